@@ -1,0 +1,35 @@
+# invitesync — see README.md. Targets: build test demo bench fuzz test-reliability
+GO       ?= go
+BIN      := bin/invitesync
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+DATE     ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS  := -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
+FUZZTIME ?= 10s
+
+.PHONY: build test demo bench fuzz test-reliability clean
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/invitesync
+
+test:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+demo: build
+	./samples/demo.sh $(BIN)
+
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+# Each fuzz target for a bounded time; new interesting inputs land in testdata/fuzz.
+fuzz:
+	$(GO) test ./sources -run='^$$' -fuzz='^FuzzCSV$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./sources -run='^$$' -fuzz='^FuzzXLSX$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./sources -run='^$$' -fuzz='^FuzzYAML$$' -fuzztime=$(FUZZTIME)
+
+test-reliability:
+	$(GO) test -tags=reliability -count=1 -timeout=10m ./...
+
+clean:
+	rm -rf bin invitesync-report demo

@@ -1,0 +1,129 @@
+// Package reconcile computes a Plan from a roster and the current invitations
+// (pure, no I/O) and applies it through a providers.Provider. It knows no HTTP.
+package reconcile
+
+import (
+	"time"
+
+	"github.com/invitesync/invitesync/providers"
+	"github.com/invitesync/invitesync/sources"
+)
+
+// Op is what a plan does for one person.
+type Op string
+
+const (
+	OpCreate   Op = "create"
+	OpReinvite Op = "reinvite" // revoke the pending one (if any), then create
+	OpRevoke   Op = "revoke"
+	OpLeave    Op = "leave"
+)
+
+// ActionStatus is where an action stands.
+type ActionStatus string
+
+const (
+	StatusPlanned     ActionStatus = "planned"
+	StatusDone        ActionStatus = "done"
+	StatusFailed      ActionStatus = "failed"
+	StatusSkipped     ActionStatus = "skipped"     // not attempted (cancelled run, policy)
+	StatusUnsupported ActionStatus = "unsupported" // the provider cannot do it; reason says what to do instead
+)
+
+// Policy decides which changes a run may make.
+type Policy string
+
+const (
+	PolicySync       Policy = "sync"        // create, reinvite, revoke
+	PolicyCreateOnly Policy = "create-only" // never revokes
+)
+
+// Action is one row of a plan, and later of its result.
+type Action struct {
+	Op           Op                    `json:"op"`
+	Email        string                `json:"email"`
+	Reason       string                `json:"reason"`
+	InvitationID string                `json:"invitation_id,omitempty"` // current one; after a create, the new one
+	Status       ActionStatus          `json:"status"`
+	Unmanaged    bool                  `json:"unmanaged,omitempty"` // leave: pending, not ours, not in roster
+	Attempts     int                   `json:"attempts"`
+	Error        string                `json:"error,omitempty"`
+	RequestID    string                `json:"request_id,omitempty"`
+	Member       *sources.Member       `json:"member,omitempty"`  // desired (nil for revoke/leave of absent)
+	Current      *providers.Invitation `json:"current,omitempty"` // nil for create
+}
+
+// Summary counts planned actions by kind; Failed counts failed ones.
+// Leave excludes Unmanaged (the two are disjoint).
+type Summary struct {
+	Create      int `json:"create"`
+	Reinvite    int `json:"reinvite"`
+	Revoke      int `json:"revoke"`
+	Leave       int `json:"leave"`
+	Unmanaged   int `json:"unmanaged"`
+	Failed      int `json:"failed"`
+	Unsupported int `json:"unsupported"`
+}
+
+// Plan is a computed, reviewable set of actions, sorted by email.
+type Plan struct {
+	Version      int       `json:"version"`
+	Provider     string    `json:"provider"`
+	Organization string    `json:"organization"`
+	CreatedAt    time.Time `json:"created_at"`
+	Policy       Policy    `json:"policy"`
+	RosterFile   string    `json:"roster_file"`
+	RosterRows   int       `json:"roster_rows"`
+	RosterDigest string    `json:"roster_digest"` // sha256 of the roster file
+	// Fingerprint is a digest of the upstream invitations the plan was computed
+	// from; apply --plan refuses when what the plan touches has changed since.
+	Fingerprint string   `json:"fingerprint"`
+	Actions     []Action `json:"actions"`
+}
+
+// Result is a finished plan or apply run, what report writes.
+type Result struct {
+	Mode       string    `json:"mode"` // "plan" | "apply"
+	Plan       *Plan     `json:"plan"`
+	StartedAt  time.Time `json:"started_at"`
+	FinishedAt time.Time `json:"finished_at"`
+	Actions    []Action  `json:"actions"` // plan's actions with their outcome
+	Cancelled  bool      `json:"cancelled,omitempty"`
+}
+
+// Summarize counts actions as the report's summary does.
+func Summarize(actions []Action) Summary {
+	var s Summary
+	for _, a := range actions {
+		switch {
+		case a.Op == OpCreate:
+			s.Create++
+		case a.Op == OpReinvite:
+			s.Reinvite++
+		case a.Op == OpRevoke:
+			s.Revoke++
+		case a.Op == OpLeave && a.Unmanaged:
+			s.Unmanaged++
+		case a.Op == OpLeave:
+			s.Leave++
+		}
+		switch a.Status {
+		case StatusFailed:
+			s.Failed++
+		case StatusUnsupported:
+			s.Unsupported++
+		}
+	}
+	return s
+}
+
+// Changes reports whether any action would change the upstream (what makes
+// plan exit 2): a create, reinvite or revoke the provider can carry out.
+func Changes(actions []Action) bool {
+	for _, a := range actions {
+		if a.Op != OpLeave && a.Status != StatusUnsupported && a.Status != StatusDone {
+			return true
+		}
+	}
+	return false
+}
