@@ -1,0 +1,18 @@
+package report
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+)
+
+// writeJSON writes report.json, indented: people read it in reviews too.
+func writeJSON(w io.Writer, d *Document) error {
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(d); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
