@@ -1,0 +1,578 @@
+package providers
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/time/rate"
+)
+
+// maxBody bounds what one answer may hold. CSP lists a whole org in one
+// array (no pagination), so this is generous; beyond it is an error, not a
+// silent truncation.
+const maxBody = 256 << 20
+
+// ClientOptions is what a provider tells the shared client about its API.
+type ClientOptions struct {
+	Provider        string  // name used in log lines
+	DefaultEndpoint string  // the real service
+	DefaultRate     float64 // requests/second when Config.Rate is 0
+
+	// Authorize adds credentials to one attempt's request. It runs for every
+	// attempt, so a refreshed token is picked up by retries.
+	Authorize func(ctx context.Context, r *http.Request) error
+	// Unauthorized runs at most once per request, on a 401; returning true
+	// re-sends the request once (a token that expired early is refreshed).
+	Unauthorized func(sent *http.Request) bool
+	// DecodeError reads the upstream's code, message and request id out of an
+	// error answer (each API has its own error body).
+	DecodeError func(status int, h http.Header, body []byte) APIError
+	// RequestIDHeader names the header carrying the upstream request id.
+	RequestIDHeader string
+	// RateLimitHeaders makes X-RateLimit-Remaining: 0 with X-RateLimit-Reset
+	// (relative seconds, Confluent) pause every worker until the reset.
+	RateLimitHeaders bool
+	// Secrets are scrubbed from every error message and log line.
+	Secrets []string
+}
+
+// APIError is what DecodeError reads out of an error body.
+type APIError struct {
+	Code, Message, RequestID string
+}
+
+// Request is one logical call; Do may send it several times.
+type Request struct {
+	Method      string
+	Path        string     // escaped path under the endpoint, e.g. "/iam/v2/invitations/i-1"
+	Query       url.Values // never logged
+	Body        []byte
+	ContentType string // default application/json when Body is set
+	// Idempotent requests are retried after any transient failure. Others
+	// (creates) are re-sent only when the upstream cannot have applied them:
+	// connection refused, 429, 503. After 500/502/504, a reset or a timeout,
+	// Do returns an *Error with MaybeApplied set and the caller reads first.
+	Idempotent bool
+	// Accept lists non-2xx statuses that are answers, not errors
+	// (404 on delete, 409 on create).
+	Accept      []int
+	MaxAttempts int  // 0 = the client's
+	NoAuth      bool // skip Authorize (the token exchange itself)
+}
+
+// Response is a final answer.
+type Response struct {
+	Status    int
+	Header    http.Header
+	Body      []byte
+	RequestID string
+	Attempts  int
+}
+
+// Client is the HTTP plumbing every provider embeds: one http.Client with
+// timeouts, one rate limiter waited on before every attempt, retries with
+// full-jitter backoff honouring Retry-After, typed errors, and per-attempt
+// audit records. It is safe for concurrent use.
+type Client struct {
+	opts        ClientOptions
+	base        *url.URL
+	hc          *http.Client
+	lim         *rate.Limiter
+	maxAttempts int
+	timeout     time.Duration
+	backoffBase time.Duration
+	backoffCap  time.Duration
+	log         zerolog.Logger
+	onAttempt   func(Attempt)
+
+	mu          sync.Mutex
+	pausedUntil time.Time // no attempt starts before this (429, rate-limit headers)
+	secrets     []string
+}
+
+// NewClient validates cfg and builds the client.
+func NewClient(cfg Config, opts ClientOptions) (*Client, error) {
+	endpoint := cfg.Endpoint
+	if endpoint == "" {
+		endpoint = opts.DefaultEndpoint
+	}
+	base, err := ParseEndpoint(endpoint)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{
+		opts:        opts,
+		base:        base,
+		hc:          cfg.HTTPClient,
+		maxAttempts: cfg.MaxAttempts,
+		timeout:     cfg.Timeout,
+		backoffBase: cfg.BackoffBase,
+		backoffCap:  cfg.BackoffCap,
+		log:         cfg.Logger,
+		onAttempt:   cfg.OnAttempt,
+	}
+	if c.maxAttempts <= 0 {
+		c.maxAttempts = DefaultMaxAttempts
+	}
+	if c.timeout <= 0 {
+		c.timeout = DefaultTimeout
+	}
+	if c.backoffBase <= 0 {
+		c.backoffBase = DefaultBackoffBase
+	}
+	if c.backoffCap <= 0 {
+		c.backoffCap = DefaultBackoffCap
+	}
+	if c.backoffCap < c.backoffBase {
+		c.backoffCap = c.backoffBase
+	}
+	r := cfg.Rate
+	if r == 0 {
+		r = opts.DefaultRate
+	}
+	burst := max(cfg.Burst, 1)
+	if r < 0 || r == 0 {
+		c.lim = rate.NewLimiter(rate.Inf, burst)
+	} else {
+		c.lim = rate.NewLimiter(rate.Limit(r), burst)
+	}
+	if c.hc == nil {
+		c.hc = newHTTPClient(c.timeout)
+	}
+	for _, s := range opts.Secrets {
+		c.AddSecret(s)
+	}
+	return c, nil
+}
+
+// newHTTPClient bounds every phase of an attempt. Redirects are not followed:
+// a redirect could carry custom auth headers (csp-auth-token) to another host.
+func newHTTPClient(timeout time.Duration) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	t.TLSHandshakeTimeout = 10 * time.Second
+	t.ResponseHeaderTimeout = timeout
+	t.MaxIdleConnsPerHost = 64 // apply runs up to --concurrency workers on one host
+	t.IdleConnTimeout = 90 * time.Second
+	return &http.Client{
+		Transport:     t,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// ParseEndpoint checks an API base URL: https, or http on loopback only
+// (127.0.0.0/8, ::1, localhost), no credentials, no query.
+func ParseEndpoint(raw string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return nil, errors.New("endpoint: not a URL")
+	}
+	if u.Host == "" {
+		return nil, errors.New("endpoint: want an absolute URL like https://host")
+	}
+	if u.User != nil {
+		return nil, errors.New("endpoint: credentials in the URL are refused (they come from the environment)")
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, errors.New("endpoint: a query or fragment is refused")
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !IsLoopback(u.Hostname()) {
+			return nil, fmt.Errorf("endpoint: plain http:// is refused for %s (only loopback may use it): use https://", u.Hostname())
+		}
+	default:
+		return nil, fmt.Errorf("endpoint: scheme %q: want https (or http on loopback)", u.Scheme)
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
+	return u, nil
+}
+
+// IsLoopback reports whether host names this machine only.
+func IsLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Endpoint is the validated base URL.
+func (c *Client) Endpoint() *url.URL { u := *c.base; return &u }
+
+// MaxAttempts is the attempt budget of one request.
+func (c *Client) MaxAttempts() int { return c.maxAttempts }
+
+// AddSecret registers a value that must never appear in errors or logs
+// (tokens obtained at run time).
+func (c *Client) AddSecret(s string) {
+	if len(s) < 4 { // scrubbing a tiny string would mangle messages, and it is no secret
+		return
+	}
+	c.mu.Lock()
+	c.secrets = append(c.secrets, s)
+	c.mu.Unlock()
+}
+
+// Scrub replaces every registered secret in s.
+func (c *Client) Scrub(s string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, sec := range c.secrets {
+		if strings.Contains(s, sec) {
+			s = strings.ReplaceAll(s, sec, "[REDACTED]")
+		}
+	}
+	return s
+}
+
+// Backoff sleeps the full-jitter delay before attempt n+1 (n >= 1).
+func (c *Client) Backoff(ctx context.Context, n int) error {
+	return sleep(ctx, c.backoff(n))
+}
+
+func (c *Client) backoff(n int) time.Duration {
+	d := c.backoffCap
+	if n >= 1 && n < 40 {
+		if b := c.backoffBase << (n - 1); b > 0 && b < d {
+			d = b
+		}
+	}
+	return time.Duration(rand.Int64N(int64(d) + 1))
+}
+
+// Do sends req until it gets a final answer or runs out of attempts. A 2xx
+// or an Accept'ed status is a *Response; anything else is an *Error (or a
+// wrapped context error when ctx ends first).
+func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
+	maxAttempts := c.maxAttempts
+	if req.MaxAttempts > 0 {
+		maxAttempts = req.MaxAttempts
+	}
+	target, err := url.Parse(c.base.String() + req.Path)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: bad path", req.Method, req.Path)
+	}
+	if len(req.Query) > 0 {
+		target.RawQuery = req.Query.Encode()
+	}
+	reauthed := false
+	var last error
+	for attempt := 1; ; attempt++ {
+		if err := c.wait(ctx); err != nil {
+			if last != nil {
+				return nil, last
+			}
+			return nil, &Error{Method: req.Method, Path: req.Path, Attempts: attempt - 1, Err: err}
+		}
+		out := c.attempt(ctx, req, target, attempt)
+		if out.resp != nil {
+			return out.resp, nil
+		}
+		e := out.err
+		last = e
+		if ctx.Err() != nil || !e.Retryable {
+			return nil, e
+		}
+		if e.Status == http.StatusUnauthorized {
+			// Only a refreshable credential makes a 401 worth one more try.
+			if reauthed || req.NoAuth || c.opts.Unauthorized == nil || !c.opts.Unauthorized(out.sent) || attempt >= maxAttempts {
+				e.Retryable = false
+				return nil, e
+			}
+			reauthed = true
+			continue
+		}
+		if e.MaybeApplied && !req.Idempotent {
+			return nil, e // the caller reads before it sends again
+		}
+		if out.retryAfter > MaxRetryAfter {
+			e.Message = strings.TrimSpace(e.Message + fmt.Sprintf(" (upstream asks to wait %s, more than %s: giving up)", out.retryAfter.Round(time.Second), MaxRetryAfter))
+			return nil, e
+		}
+		if attempt >= maxAttempts {
+			return nil, e
+		}
+		delay := out.retryAfter
+		if delay <= 0 {
+			delay = c.backoff(attempt)
+		}
+		if e.Status == http.StatusTooManyRequests || out.retryAfter > 0 {
+			// One 429 must not become one per worker: everyone waits.
+			c.pause(delay)
+			delay = 0 // wait() below sleeps through the pause
+		}
+		if err := sleep(ctx, delay); err != nil {
+			return nil, e
+		}
+	}
+}
+
+type outcome struct {
+	resp       *Response
+	err        *Error
+	retryAfter time.Duration // from the answer; 0 when absent
+	sent       *http.Request
+}
+
+// attempt sends req once and classifies what came back.
+func (c *Client) attempt(ctx context.Context, req Request, target *url.URL, n int) outcome {
+	start := time.Now()
+	e := &Error{Method: req.Method, Path: req.Path, Attempts: n}
+	var body io.Reader
+	if req.Body != nil {
+		body = bytes.NewReader(req.Body)
+	}
+	actx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	hr, err := http.NewRequestWithContext(actx, req.Method, target.String(), body)
+	if err != nil {
+		e.Err = errors.New("cannot build request")
+		return outcome{err: e}
+	}
+	hr.Header.Set("Accept", "application/json")
+	hr.Header.Set("User-Agent", "invitesync")
+	if req.Body != nil {
+		ct := req.ContentType
+		if ct == "" {
+			ct = "application/json"
+		}
+		hr.Header.Set("Content-Type", ct)
+	}
+	if !req.NoAuth && c.opts.Authorize != nil {
+		if err := c.opts.Authorize(ctx, hr); err != nil {
+			// The credential step has its own retries; its error is final here.
+			e.Err = fmt.Errorf("authorize: %w", err)
+			if ae, ok := AsError(err); ok {
+				e.Status, e.Code, e.Message, e.RequestID, e.Err = ae.Status, ae.Code, "credential exchange: "+ae.Message, ae.RequestID, nil
+				if ae.Status == 0 {
+					e.Err = fmt.Errorf("credential exchange: %w", ae)
+				}
+			}
+			c.record(ctx, req, n, start, 0, "", e)
+			return outcome{err: e}
+		}
+	}
+
+	resp, err := c.hc.Do(hr)
+	var raw []byte
+	if err == nil {
+		raw, err = io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+		resp.Body.Close()
+		if err == nil && len(raw) > maxBody {
+			err = fmt.Errorf("answer larger than %d MiB", maxBody>>20)
+		}
+		if err != nil {
+			// A write whose answer was cut off may have been applied.
+			e.Status, resp = 0, nil
+		}
+	}
+	if err != nil {
+		e.Err = transportCause(err)
+		notSent := isDialError(err)
+		e.Retryable = !isPermanentTransport(err)
+		e.MaybeApplied = !notSent
+		if ctx.Err() != nil {
+			e.Err = ctx.Err()
+			e.Retryable = false
+		} else if actx.Err() != nil {
+			e.Err = fmt.Errorf("no answer within %s", c.timeout)
+		}
+		c.record(ctx, req, n, start, 0, "", e)
+		return outcome{err: e, sent: hr}
+	}
+
+	reqID := resp.Header.Get(c.opts.RequestIDHeader)
+	if c.opts.RateLimitHeaders {
+		c.honourRateLimitHeaders(resp.Header)
+	}
+	if resp.StatusCode/100 == 2 || containsInt(req.Accept, resp.StatusCode) {
+		c.record(ctx, req, n, start, resp.StatusCode, reqID, nil)
+		return outcome{resp: &Response{Status: resp.StatusCode, Header: resp.Header, Body: raw, RequestID: reqID, Attempts: n}}
+	}
+	e.Status = resp.StatusCode
+	e.RequestID = reqID
+	if c.opts.DecodeError != nil {
+		ae := c.opts.DecodeError(resp.StatusCode, resp.Header, raw)
+		e.Code, e.Message = ae.Code, c.Scrub(ae.Message)
+		if e.RequestID == "" {
+			e.RequestID = ae.RequestID
+		}
+	}
+	if e.Message == "" && e.Code == "" {
+		e.Message = http.StatusText(resp.StatusCode)
+	}
+	e.Retryable = retryableStatus(resp.StatusCode) || resp.StatusCode == http.StatusUnauthorized
+	e.MaybeApplied = e.Retryable && !notAppliedStatus(resp.StatusCode) && resp.StatusCode != http.StatusUnauthorized
+	ra, _ := parseRetryAfter(resp.Header, time.Now())
+	c.record(ctx, req, n, start, resp.StatusCode, reqID, e)
+	return outcome{err: e, retryAfter: ra, sent: hr}
+}
+
+// record reports one attempt to OnAttempt and the debug log. Never headers,
+// never bodies, never the query.
+func (c *Client) record(ctx context.Context, req Request, n int, start time.Time, status int, reqID string, e *Error) {
+	a := Attempt{
+		Time:      start,
+		Action:    ActionFrom(ctx),
+		Method:    req.Method,
+		Path:      req.Path,
+		Status:    status,
+		Latency:   time.Since(start),
+		Attempt:   n,
+		RequestID: reqID,
+	}
+	if e != nil {
+		if status == 0 {
+			a.Error = c.Scrub(e.Error())
+		} else if e.Code != "" {
+			a.Error = e.Code
+		} else {
+			a.Error = http.StatusText(status)
+		}
+	}
+	if c.onAttempt != nil {
+		c.onAttempt(a)
+	}
+	c.log.Debug().Str("provider", c.opts.Provider).Str("action", a.Action).Str("method", a.Method).
+		Str("path", a.Path).Int("status", a.Status).Dur("latency", a.Latency).Int("attempt", n).
+		Str("request_id", reqID).Str("error", a.Error).Msg("http attempt")
+}
+
+// wait blocks until no pause is in force and the limiter grants a token.
+func (c *Client) wait(ctx context.Context) error {
+	for {
+		c.mu.Lock()
+		d := time.Until(c.pausedUntil)
+		c.mu.Unlock()
+		if d <= 0 {
+			break
+		}
+		if err := sleep(ctx, d); err != nil {
+			return err
+		}
+	}
+	if err := c.lim.Wait(ctx); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("rate limit wait: %w", err)
+	}
+	// A 429 may have paused everyone while we queued for the token.
+	c.mu.Lock()
+	d := time.Until(c.pausedUntil)
+	c.mu.Unlock()
+	if d > 0 {
+		return sleep(ctx, d)
+	}
+	return nil
+}
+
+// pause holds every worker back for d (never shortens a longer pause).
+func (c *Client) pause(d time.Duration) {
+	until := time.Now().Add(min(d, MaxRetryAfter))
+	c.mu.Lock()
+	if until.After(c.pausedUntil) {
+		c.pausedUntil = until
+	}
+	c.mu.Unlock()
+}
+
+// honourRateLimitHeaders: Confluent says how long until its window resets
+// (relative seconds); with nothing left, nobody sends before then.
+func (c *Client) honourRateLimitHeaders(h http.Header) {
+	if strings.TrimSpace(h.Get("X-RateLimit-Remaining")) != "0" {
+		return
+	}
+	secs, err := strconv.ParseFloat(strings.TrimSpace(h.Get("X-RateLimit-Reset")), 64)
+	if err != nil || secs <= 0 {
+		return
+	}
+	c.pause(time.Duration(secs * float64(time.Second)))
+}
+
+// parseRetryAfter reads Retry-After as delay-seconds or an HTTP date.
+func parseRetryAfter(h http.Header, now time.Time) (time.Duration, bool) {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0, false
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n < 0 {
+			return 0, false
+		}
+		n = min(n, 1<<31) // no overflow; anything this big is refused anyway
+		return time.Duration(n) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
+}
+
+// transportCause drops *url.Error's wrapper: its text holds the full URL.
+func transportCause(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// isDialError: the request never left this machine, so re-sending is safe.
+func isDialError(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	return errors.Is(err, syscall.ECONNREFUSED)
+}
+
+// isPermanentTransport: failures that no retry can fix (bad certificates).
+func isPermanentTransport(err error) bool {
+	var ua x509.UnknownAuthorityError
+	var hn x509.HostnameError
+	var ci x509.CertificateInvalidError
+	var cv *tls.CertificateVerificationError
+	return errors.As(err, &ua) || errors.As(err, &hn) || errors.As(err, &ci) || errors.As(err, &cv)
+}
+
+func containsInt(xs []int, x int) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

@@ -1,0 +1,451 @@
+// Package confluent is the Confluent Cloud IAM v2 invitations client
+// (--provider confluent): Basic auth with a Cloud API key, cursor pagination
+// through metadata.next, create/delete, and who-am-I through api-keys.
+package confluent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/invitesync/invitesync/providers"
+)
+
+// Defaults (upstream-apis.md, "Decisions").
+const (
+	DefaultEndpoint = "https://api.confluent.cloud"
+	DefaultRate     = 10 // requests/second
+	// PageSize is the documented maximum page_size; a server with a lower
+	// maximum clamps it and we follow metadata.next all the same.
+	PageSize = 100
+)
+
+const invitationsPath = "/iam/v2/invitations"
+
+// Client is one Confluent Cloud organization, as seen through one API key.
+type Client struct {
+	http *providers.Client
+	key  string
+	now  func() time.Time
+}
+
+// New builds a client. key and secret are the Cloud API key and its secret
+// (the CLI reads them from CONFLUENT_CLOUD_API_KEY / CONFLUENT_CLOUD_API_SECRET).
+func New(cfg providers.Config, key, secret string) (*Client, error) {
+	if key == "" || secret == "" {
+		return nil, errors.New("confluent: API key and secret are required")
+	}
+	hc, err := providers.NewClient(cfg, providers.ClientOptions{
+		Provider:        "confluent",
+		DefaultEndpoint: DefaultEndpoint,
+		DefaultRate:     DefaultRate,
+		Authorize: func(_ context.Context, r *http.Request) error {
+			r.SetBasicAuth(key, secret)
+			return nil
+		},
+		DecodeError:      decodeError,
+		RequestIDHeader:  "X-Request-Id",
+		RateLimitHeaders: true,
+		Secrets:          []string{secret},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("confluent: %w", err)
+	}
+	return &Client{http: hc, key: key, now: time.Now}, nil
+}
+
+func (c *Client) Name() string { return "confluent" }
+
+// Organization names the org for reports: the API host (the key's org is
+// not known without a call, and the key id is better kept out of reports).
+func (c *Client) Organization() string { return c.http.Endpoint().Host }
+
+// Capabilities: IAM v2 invitations carry only an email and an auth type.
+func (c *Client) Capabilities() providers.Capabilities {
+	return providers.Capabilities{Revoke: true, MaxBatch: 1, AuthType: true}
+}
+
+// WhoAmI returns the owner of the API key, the id invitations carry as creator.id.
+// The api-keys answer shape is UNCONFIRMED upstream (contracts.md); the ledger
+// is the fallback for ownership.
+func (c *Client) WhoAmI(ctx context.Context) (string, error) {
+	resp, err := c.http.Do(ctx, providers.Request{
+		Method: http.MethodGet, Path: "/iam/v2/api-keys/" + url.PathEscape(c.key), Idempotent: true,
+	})
+	if err != nil {
+		return "", fmt.Errorf("who am I: %w", err)
+	}
+	var k struct {
+		Spec struct {
+			Owner struct {
+				ID string `json:"id"`
+			} `json:"owner"`
+		} `json:"spec"`
+	}
+	if err := json.Unmarshal(resp.Body, &k); err != nil {
+		return "", fmt.Errorf("who am I: decode api key: %w", err)
+	}
+	if k.Spec.Owner.ID == "" {
+		return "", errors.New("who am I: the API key answer names no spec.owner.id")
+	}
+	return k.Spec.Owner.ID, nil
+}
+
+// List returns every invitation, following metadata.next until it is absent.
+func (c *Client) List(ctx context.Context) ([]providers.Invitation, error) {
+	invs, _, err := c.list(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("list invitations: %w", err)
+	}
+	return invs, nil
+}
+
+// list pages through /iam/v2/invitations with the given filters. Filters are
+// only an optimisation (older servers ignore them): callers filter again.
+func (c *Client) list(ctx context.Context, filters url.Values) ([]providers.Invitation, int, error) {
+	var out []providers.Invitation
+	n := 0
+	seen := map[string]bool{}
+	token := ""
+	for page := 1; ; page++ {
+		q := url.Values{}
+		for k, v := range filters {
+			q[k] = v
+		}
+		q.Set("page_size", fmt.Sprint(PageSize))
+		if token != "" {
+			q.Set("page_token", token)
+		}
+		resp, err := c.http.Do(ctx, providers.Request{Method: http.MethodGet, Path: invitationsPath, Query: q, Idempotent: true})
+		n += attempts(resp, err)
+		if err != nil {
+			return nil, n, fmt.Errorf("page %d: %w", page, err)
+		}
+		var body struct {
+			Metadata struct {
+				Next *string `json:"next"`
+			} `json:"metadata"`
+			Data []wireInvitation `json:"data"`
+		}
+		if err := json.Unmarshal(resp.Body, &body); err != nil {
+			return nil, n, fmt.Errorf("page %d: decode: %w", page, err)
+		}
+		now := c.now()
+		for _, w := range body.Data {
+			inv, err := w.invitation(now)
+			if err != nil {
+				return nil, n, fmt.Errorf("page %d: %w", page, err)
+			}
+			out = append(out, inv)
+		}
+		if body.Metadata.Next == nil || *body.Metadata.Next == "" {
+			return out, n, nil
+		}
+		token, err = PageToken(*body.Metadata.Next)
+		if err != nil {
+			return nil, n, fmt.Errorf("page %d: %w", page, err)
+		}
+		if seen[token] {
+			return nil, n, fmt.Errorf("page %d: metadata.next repeats an earlier page token: the listing would never end", page)
+		}
+		seen[token] = true
+	}
+}
+
+// PageToken reads page_token out of a metadata.next link (as Confluent's own
+// Terraform provider does). A next link without one is an error, not the end.
+func PageToken(next string) (string, error) {
+	u, err := url.Parse(next)
+	if err != nil {
+		return "", errors.New("metadata.next is not a URL")
+	}
+	t := u.Query().Get("page_token")
+	if t == "" {
+		return "", errors.New("metadata.next has no page_token")
+	}
+	return t, nil
+}
+
+// findPending returns the pending invitation for email, if any (read-back
+// after a create that may have landed).
+func (c *Client) findPending(ctx context.Context, email string) (*providers.Invitation, int, error) {
+	invs, n, err := c.list(ctx, url.Values{"email": {email}})
+	if err != nil {
+		return nil, n, err
+	}
+	for i := range invs {
+		if sameEmail(invs[i].Email, email) && invs[i].Status == providers.StatusPending {
+			return &invs[i], n, nil
+		}
+	}
+	return nil, n, nil
+}
+
+// Create invites each person with its own call (Confluent has no bulk invite).
+func (c *Client) Create(ctx context.Context, reqs []providers.InviteRequest) ([]providers.CreateResult, error) {
+	out := make([]providers.CreateResult, len(reqs))
+	for i, r := range reqs {
+		if err := ctx.Err(); err != nil {
+			return out, err
+		}
+		out[i] = c.createOne(ctx, r)
+	}
+	return out, nil
+}
+
+// createOne follows contracts.md's create rule: the shared client re-sends
+// blindly only when the upstream cannot have applied the call (refused, 429,
+// 503); after 500/502/504/reset/timeout we read back with the email filter and
+// re-send only if nothing is there, so a retry never invites twice.
+func (c *Client) createOne(ctx context.Context, r providers.InviteRequest) providers.CreateResult {
+	res := providers.CreateResult{Email: r.Email}
+	body, err := json.Marshal(struct {
+		Email    string `json:"email"`
+		AuthType string `json:"auth_type,omitempty"`
+	}{r.Email, r.AuthType})
+	if err != nil {
+		res.Err = fmt.Errorf("create %s: %w", r.Email, err)
+		return res
+	}
+	budget, sent := c.http.MaxAttempts(), 0 // the budget bounds sends; read-backs come on top
+	for round := 1; ; round++ {
+		resp, err := c.http.Do(ctx, providers.Request{
+			Method: http.MethodPost, Path: invitationsPath, Body: body,
+			Accept: []int{http.StatusConflict}, MaxAttempts: budget - sent,
+		})
+		sent += attempts(resp, err)
+		res.Attempts += attempts(resp, err)
+		if err == nil {
+			res.RequestID = resp.RequestID
+			c.createAnswer(ctx, resp, &res)
+			return res
+		}
+		if !providers.IsMaybeApplied(err) || sent >= budget || ctx.Err() != nil {
+			res.Err = fmt.Errorf("create %s: %w", r.Email, err)
+			return res
+		}
+		if err := c.http.Backoff(ctx, round); err != nil {
+			res.Err = fmt.Errorf("create %s: %w", r.Email, err)
+			return res
+		}
+		inv, n, verr := c.findPending(ctx, r.Email)
+		res.Attempts += n
+		if verr != nil {
+			res.Err = fmt.Errorf("create %s: verify after %v: %w", r.Email, err, verr)
+			return res
+		}
+		if inv != nil { // the lost call landed
+			res.Invitation = inv
+			return res
+		}
+	}
+}
+
+// createAnswer reads a 201 or a 409.
+func (c *Client) createAnswer(ctx context.Context, resp *providers.Response, res *providers.CreateResult) {
+	if resp.Status != http.StatusConflict {
+		var w wireInvitation
+		if err := json.Unmarshal(resp.Body, &w); err != nil {
+			res.Err = fmt.Errorf("create %s: decode: %w", res.Email, err)
+			return
+		}
+		inv, err := w.invitation(c.now())
+		if err != nil {
+			res.Err = fmt.Errorf("create %s: %w", res.Email, err)
+			return
+		}
+		res.Invitation = &inv
+		return
+	}
+	// 409: a pending invitation exists (Location names it), or the person is
+	// already a member (no Location). Both mean "nothing to do" (UNCONFIRMED
+	// upstream, contracts.md).
+	if code := decodeError(resp.Status, resp.Header, resp.Body).Code; code != "" && code != "resource_already_exists" {
+		res.Err = fmt.Errorf("create %s: %w", res.Email, &providers.Error{
+			Method: http.MethodPost, Path: invitationsPath, Status: resp.Status, Code: code, RequestID: resp.RequestID, Attempts: res.Attempts,
+		})
+		return
+	}
+	res.AlreadyInvited = true
+	loc := resp.Header.Get("Location")
+	if loc == "" {
+		return
+	}
+	// Only the id is taken from Location: the fetch goes to our own endpoint,
+	// so credentials never follow a link to another host.
+	lu, err := url.Parse(loc)
+	if err != nil || path.Base(lu.Path) == "" || path.Base(lu.Path) == "/" || path.Base(lu.Path) == "." {
+		res.Err = fmt.Errorf("create %s: 409 Location %q names no invitation", res.Email, loc)
+		return
+	}
+	inv, n, err := c.get(ctx, path.Base(lu.Path))
+	res.Attempts += n
+	if err != nil {
+		res.Err = fmt.Errorf("create %s: already invited, read existing invitation: %w", res.Email, err)
+		return
+	}
+	res.Invitation = inv
+}
+
+func (c *Client) get(ctx context.Context, id string) (*providers.Invitation, int, error) {
+	resp, err := c.http.Do(ctx, providers.Request{Method: http.MethodGet, Path: invitationsPath + "/" + url.PathEscape(id), Idempotent: true})
+	n := attempts(resp, err)
+	if err != nil {
+		return nil, n, err
+	}
+	var w wireInvitation
+	if err := json.Unmarshal(resp.Body, &w); err != nil {
+		return nil, n, fmt.Errorf("decode invitation %s: %w", id, err)
+	}
+	inv, err := w.invitation(c.now())
+	if err != nil {
+		return nil, n, err
+	}
+	return &inv, n, nil
+}
+
+// Revoke deletes a pending invitation (it then lists as DEACTIVATED).
+// A 404 means it is already gone: not an error.
+func (c *Client) Revoke(ctx context.Context, inv providers.Invitation) (providers.RevokeResult, error) {
+	if inv.ID == "" {
+		return providers.RevokeResult{}, fmt.Errorf("revoke %s: the invitation has no id", inv.Email)
+	}
+	resp, err := c.http.Do(ctx, providers.Request{
+		Method: http.MethodDelete, Path: invitationsPath + "/" + url.PathEscape(inv.ID),
+		Idempotent: true, Accept: []int{http.StatusNotFound},
+	})
+	if err != nil {
+		e, _ := providers.AsError(err)
+		res := providers.RevokeResult{Attempts: attempts(resp, err)}
+		if e != nil {
+			res.RequestID = e.RequestID
+		}
+		return res, fmt.Errorf("revoke %s (%s): %w", inv.Email, inv.ID, err)
+	}
+	return providers.RevokeResult{RequestID: resp.RequestID, Attempts: resp.Attempts, NotFound: resp.Status == http.StatusNotFound}, nil
+}
+
+// wireInvitation is iam.v2.Invitation as it comes over the wire.
+type wireInvitation struct {
+	ID       string `json:"id"`
+	Metadata struct {
+		CreatedAt string `json:"created_at"`
+	} `json:"metadata"`
+	Email      string  `json:"email"`
+	AuthType   string  `json:"auth_type"`
+	Status     string  `json:"status"`
+	AcceptedAt *string `json:"accepted_at"` // nullable
+	ExpiresAt  string  `json:"expires_at"`
+	Creator    *struct {
+		ID string `json:"id"`
+	} `json:"creator"`
+}
+
+func (w wireInvitation) invitation(now time.Time) (providers.Invitation, error) {
+	inv := providers.Invitation{ID: w.ID, Email: w.Email, AuthType: w.AuthType, RawStatus: w.Status}
+	var err error
+	if inv.CreatedAt, err = parseTime(w.Metadata.CreatedAt); err != nil {
+		return inv, fmt.Errorf("invitation %s: created_at: %w", w.ID, err)
+	}
+	if inv.ExpiresAt, err = parseTime(w.ExpiresAt); err != nil {
+		return inv, fmt.Errorf("invitation %s: expires_at: %w", w.ID, err)
+	}
+	if w.AcceptedAt != nil {
+		if inv.AcceptedAt, err = parseTime(*w.AcceptedAt); err != nil {
+			return inv, fmt.Errorf("invitation %s: accepted_at: %w", w.ID, err)
+		}
+	}
+	if w.Creator != nil {
+		inv.CreatorID = w.Creator.ID
+	}
+	inv.Status = Status(w.Status, inv.ExpiresAt, now)
+	return inv, nil
+}
+
+// Status maps an INVITE_STATUS_* value (Confluent, and Azure's pass-through)
+// to the normalised status. The set is an extensible enum: anything else is
+// unknown, never acted on. A SENT invitation past expires_at is expired even
+// if the server has not flipped it yet.
+func Status(raw string, expiresAt, now time.Time) providers.Status {
+	switch raw {
+	case "INVITE_STATUS_SENT", "INVITE_STATUS_STAGED":
+		if !expiresAt.IsZero() && now.After(expiresAt) {
+			return providers.StatusExpired
+		}
+		return providers.StatusPending
+	case "INVITE_STATUS_ACCEPTED":
+		return providers.StatusAccepted
+	case "INVITE_STATUS_EXPIRED":
+		return providers.StatusExpired
+	case "INVITE_STATUS_DEACTIVATED":
+		return providers.StatusRevoked
+	}
+	return providers.StatusUnknown
+}
+
+func parseTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	return time.Parse(time.RFC3339Nano, s)
+}
+
+func sameEmail(a, b string) bool {
+	return strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b))
+}
+
+// attempts is how many HTTP attempts a Do call made.
+func attempts(resp *providers.Response, err error) int {
+	if resp != nil {
+		return resp.Attempts
+	}
+	if e, ok := providers.AsError(err); ok {
+		return e.Attempts
+	}
+	return 0
+}
+
+// decodeError reads a Confluent Failure body; 401s also explain themselves in
+// WWW-Authenticate; 429 has no body at all.
+func decodeError(status int, h http.Header, body []byte) providers.APIError {
+	var f struct {
+		Errors []struct {
+			ID     string `json:"id"`
+			Code   string `json:"code"`
+			Title  string `json:"title"`
+			Detail string `json:"detail"`
+		} `json:"errors"`
+	}
+	var ae providers.APIError
+	if json.Unmarshal(body, &f) == nil && len(f.Errors) > 0 {
+		e := f.Errors[0]
+		ae.Code, ae.Message = e.Code, e.Detail
+		if ae.Message == "" {
+			ae.Message = e.Title
+		}
+	}
+	if status == http.StatusUnauthorized && ae.Message == "" {
+		ae.Message = authDescription(h.Get("WWW-Authenticate"))
+	}
+	return ae
+}
+
+// authDescription pulls error_description out of a WWW-Authenticate value.
+func authDescription(v string) string {
+	const key = `error_description="`
+	i := strings.Index(v, key)
+	if i < 0 {
+		return ""
+	}
+	rest := v[i+len(key):]
+	if j := strings.IndexByte(rest, '"'); j >= 0 {
+		return rest[:j]
+	}
+	return ""
+}
