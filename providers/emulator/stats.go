@@ -1,0 +1,107 @@
+package emulator
+
+import (
+	"maps"
+	"strconv"
+	"sync"
+)
+
+// Stats is what GET /_emulator/stats answers. Control endpoints are never
+// counted.
+type Stats struct {
+	Requests       int64            `json:"requests"`  // every API request, whatever its answer
+	ByStatus       map[string]int64 `json:"by_status"` // "200" -> n; a reset connection has no status and is not here
+	ByRoute        map[string]int64 `json:"by_route"`  // route template -> n, e.g. "DELETE /iam/v2/invitations/{id}"
+	RateLimited    int64            `json:"rate_limited"`
+	FaultsInjected int64            `json:"faults_injected"`
+	FaultsByKind   map[string]int64 `json:"faults_by_kind"`
+	// Invitations counts the store's invitations by normalised status, per API
+	// (all orgs of that API together).
+	Invitations map[string]StatusCounts `json:"invitations"`
+	// DuplicateCreates counts creates that arrived (whatever their answer) for
+	// an email that already had a pending invitation in that org (CSP: per
+	// username of a bulk invite).
+	DuplicateCreates int64 `json:"duplicate_creates"`
+}
+
+// StatusCounts is one API's invitations by normalised status.
+type StatusCounts struct {
+	Pending  int `json:"pending"`
+	Accepted int `json:"accepted"`
+	Expired  int `json:"expired"`
+	Revoked  int `json:"revoked"`
+}
+
+// counters are the request counters behind Stats.
+type counters struct {
+	mu       sync.Mutex
+	requests int64
+	byStatus map[string]int64
+	byRoute  map[string]int64
+	limited  int64
+	faults   int64
+	byFault  map[string]int64
+	dupes    int64
+}
+
+func (c *counters) reset() {
+	c.mu.Lock()
+	c.requests, c.limited, c.faults, c.dupes = 0, 0, 0, 0
+	c.byStatus, c.byRoute, c.byFault = map[string]int64{}, map[string]int64{}, map[string]int64{}
+	c.mu.Unlock()
+}
+
+func (c *counters) record(route string, status int, fault string) {
+	c.mu.Lock()
+	c.requests++
+	c.byRoute[route]++
+	if status != 0 {
+		c.byStatus[strconv.Itoa(status)]++
+	}
+	if fault != "" {
+		c.faults++
+		c.byFault[fault]++
+	}
+	c.mu.Unlock()
+}
+
+func (c *counters) rateLimited() {
+	c.mu.Lock()
+	c.limited++
+	c.mu.Unlock()
+}
+
+func (c *counters) addDuplicates(n int) {
+	c.mu.Lock()
+	c.dupes += int64(n)
+	c.mu.Unlock()
+}
+
+// Stats returns the counters and the store's invitation counts.
+func (s *Server) Stats() Stats {
+	s.stats.mu.Lock()
+	st := Stats{
+		Requests:         s.stats.requests,
+		ByStatus:         maps.Clone(s.stats.byStatus),
+		ByRoute:          maps.Clone(s.stats.byRoute),
+		RateLimited:      s.stats.limited,
+		FaultsInjected:   s.stats.faults,
+		FaultsByKind:     maps.Clone(s.stats.byFault),
+		DuplicateCreates: s.stats.dupes,
+	}
+	s.stats.mu.Unlock()
+
+	var cf, cs, az StatusCounts
+	s.mu.Lock()
+	now := s.now()
+	s.st.Confluent.counts(&cf, now)
+	for _, o := range s.st.CSP {
+		o.counts(&cs, now)
+	}
+	for _, o := range s.st.Azure {
+		o.counts(&az, now)
+	}
+	s.mu.Unlock()
+	st.Invitations = map[string]StatusCounts{APIConfluent: cf, APICSP: cs, APIAzure: az}
+	return st
+}
