@@ -1,0 +1,186 @@
+package reconcile
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/invitesync/invitesync/providers"
+	"github.com/invitesync/invitesync/sources"
+)
+
+func samplePlan(t *testing.T) (*Plan, []providers.Invitation) {
+	t.Helper()
+	members := []sources.Member{
+		member("ada@example.com", auth(sources.AuthSSO)),
+		member("bob@example.com", auth(sources.AuthSSO)),
+		member("cy@example.com"),
+		member("eve@example.com", auth(sources.AuthLocal)),
+	}
+	current := []providers.Invitation{
+		inv("i-1", "ada@example.com", providers.StatusPending),
+		inv("i-2", "bob@example.com", providers.StatusPending, iauth(sources.AuthLocal)),
+		inv("i-3", "cy@example.com", providers.StatusExpired),
+		inv("i-4", "old@example.com", providers.StatusPending),
+		inv("i-5", "partner@example.org", providers.StatusPending, creator("u-else")),
+	}
+	plan, err := Compute(members, current, Options{Now: now, Owner: me, Capabilities: confluentCaps, MaxRevoke: "5",
+		Provider: "confluent", Organization: "org-1", RosterFile: "roster.csv", RosterDigest: "sha256:00"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plan, current
+}
+
+func TestSaveLoadPlan(t *testing.T) {
+	plan, _ := samplePlan(t)
+	path := filepath.Join(t.TempDir(), "plan.json")
+	if err := SavePlan(path, plan); err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadPlan(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Compare through JSON: times lose their monotonic reading on the way.
+	a, _ := json.Marshal(plan)
+	b, _ := json.Marshal(got)
+	if string(a) != string(b) {
+		t.Errorf("round trip changed the plan:\n%s\n%s", a, b)
+	}
+	if !reflect.DeepEqual(got.Actions[0].Member.Origin, plan.Actions[0].Member.Origin) {
+		t.Error("member origin lost")
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(path)); len(entries) != 1 {
+		t.Errorf("temp files left behind: %v", entries)
+	}
+}
+
+func TestLoadPlanRefuses(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, tc := range []struct {
+		name, body, want string
+	}{
+		{"future.json", `{"version": 2, "provider": "confluent", "actions": []}`, "version 2 is not supported"},
+		{"noversion.json", `{"provider": "confluent"}`, "no version"},
+		{"roster.csv", "email\nada@example.com\n", "not a plan file"},
+		{"noprovider.json", `{"version": 1, "actions": []}`, "no provider"},
+		{"badop.json", `{"version": 1, "provider": "confluent", "actions": [{"op": "delete", "email": "a@b.c"}]}`, `unknown op "delete"`},
+		{"nomember.json", `{"version": 1, "provider": "confluent", "actions": [{"op": "create", "email": "a@b.c"}]}`, "no member"},
+		{"nocurrent.json", `{"version": 1, "provider": "confluent", "actions": [{"op": "revoke", "email": "a@b.c"}]}`, "no current invitation"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := LoadPlan(write(tc.name, tc.body))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v; want it to say %q", err, tc.want)
+			}
+		})
+	}
+	if _, err := LoadPlan(filepath.Join(dir, "missing.json")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing file: err = %v", err)
+	}
+}
+
+func TestFingerprint(t *testing.T) {
+	_, current := samplePlan(t)
+	fp := Fingerprint(current)
+	rev := make([]providers.Invitation, len(current))
+	for i := range current {
+		rev[len(current)-1-i] = current[i]
+	}
+	if Fingerprint(rev) != fp {
+		t.Error("fingerprint depends on the listing order")
+	}
+	for _, mod := range []func(*providers.Invitation){
+		func(i *providers.Invitation) { i.Status = providers.StatusRevoked },
+		func(i *providers.Invitation) { i.AuthType = sources.AuthLocal },
+		func(i *providers.Invitation) { i.Groups = []string{"g"} },
+		func(i *providers.Invitation) { i.ID = "i-9" },
+	} {
+		c := append([]providers.Invitation(nil), current...)
+		mod(&c[0])
+		if Fingerprint(c) == fp {
+			t.Errorf("fingerprint unchanged after %+v", c[0])
+		}
+	}
+	if Fingerprint(current[:4]) == fp {
+		t.Error("fingerprint unchanged with one invitation less")
+	}
+}
+
+func TestCheckPlan(t *testing.T) {
+	plan, current := samplePlan(t)
+	// The plan: create eve; reinvite bob (i-2) and cy (i-3); revoke old (i-4); leave ada and partner.
+	clone := func() []providers.Invitation { return append([]providers.Invitation(nil), current...) }
+	for _, tc := range []struct {
+		name  string
+		edit  func([]providers.Invitation) []providers.Invitation
+		stale []string
+	}{
+		{name: "unchanged", edit: func(c []providers.Invitation) []providers.Invitation { return c }},
+		{name: "listed in another order", edit: func(c []providers.Invitation) []providers.Invitation {
+			c[0], c[4] = c[4], c[0]
+			return c
+		}},
+		{name: "a left person changed: not touched, fine", edit: func(c []providers.Invitation) []providers.Invitation {
+			c[0].AuthType = sources.AuthLocal // ada: leave
+			c[4].Status = providers.StatusAccepted
+			return c
+		}},
+		{name: "the invitation to revoke was accepted", stale: []string{"old@example.com"}, edit: func(c []providers.Invitation) []providers.Invitation {
+			c[3].Status = providers.StatusAccepted
+			return c
+		}},
+		{name: "the invitation to revoke is gone", stale: []string{"old@example.com"}, edit: func(c []providers.Invitation) []providers.Invitation {
+			return append(c[:3], c[4])
+		}},
+		{name: "reinvite target's attributes changed", stale: []string{"bob@example.com"}, edit: func(c []providers.Invitation) []providers.Invitation {
+			c[1].AuthType = sources.AuthSSO
+			return c
+		}},
+		{name: "someone invited the person to create", stale: []string{"eve@example.com"}, edit: func(c []providers.Invitation) []providers.Invitation {
+			return append(c, inv("i-9", "Eve@example.com", providers.StatusPending, creator("u-else")))
+		}},
+		{name: "a newer invitation for a reinvite", stale: []string{"cy@example.com"}, edit: func(c []providers.Invitation) []providers.Invitation {
+			return append(c, inv("i-10", "cy@example.com", providers.StatusPending))
+		}},
+		{name: "several, sorted", stale: []string{"bob@example.com", "old@example.com"}, edit: func(c []providers.Invitation) []providers.Invitation {
+			c[3].Status = providers.StatusRevoked
+			c[1].Status = providers.StatusExpired
+			return c
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := CheckPlan(plan, tc.edit(clone()))
+			var se *StaleError
+			if tc.stale == nil {
+				if err != nil {
+					t.Fatalf("err = %v; want none", err)
+				}
+				return
+			}
+			if !errors.As(err, &se) {
+				t.Fatalf("err = %v; want *StaleError", err)
+			}
+			if !reflect.DeepEqual(se.Emails, tc.stale) {
+				t.Errorf("stale = %v, want %v", se.Emails, tc.stale)
+			}
+			for _, e := range tc.stale {
+				if !strings.Contains(se.Error(), e) {
+					t.Errorf("message %q does not name %s", se.Error(), e)
+				}
+			}
+		})
+	}
+}
