@@ -7,6 +7,7 @@ package report
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -69,25 +70,34 @@ func Write(dir string, formats []string, res *reconcile.Result) ([]string, error
 		if !ok {
 			return paths, fmt.Errorf("write report: unknown format %q", f)
 		}
-		var render func(w *os.File) error
+		var render func(w io.Writer) error
 		switch f {
 		case "json":
-			render = func(w *os.File) error { return writeJSON(w, doc) }
-		default:
-			return paths, fmt.Errorf("write report: format %q is not implemented yet", f)
+			render = func(w io.Writer) error { return writeJSON(w, doc) }
+		case "md":
+			render = func(w io.Writer) error { return writeMarkdown(w, doc) }
+		case "xlsx":
+			render = func(w io.Writer) error { return writeXLSX(w, doc) }
+		case "html":
+			render = func(w io.Writer) error { return writeHTML(w, doc) }
 		}
 		path := filepath.Join(dir, name)
 		if err := writeAtomic(path, render); err != nil {
 			return paths, fmt.Errorf("write %s report: %w", f, err)
 		}
 		paths = append(paths, path)
+		if f == "md" {
+			if err := appendStepSummary(doc); err != nil {
+				return paths, fmt.Errorf("write report: %w", err)
+			}
+		}
 	}
 	return paths, nil
 }
 
 // writeAtomic writes path through a temp file in the same directory, synced
 // before the rename so a crash leaves either the old file or the new one.
-func writeAtomic(path string, render func(w *os.File) error) (err error) {
+func writeAtomic(path string, render func(w io.Writer) error) (err error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return err
