@@ -310,17 +310,10 @@ func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 		if attempt >= maxAttempts {
 			return nil, e
 		}
-		delay := out.retryAfter
-		if delay <= 0 {
-			delay = c.backoff(attempt)
-		}
-		if e.Status == http.StatusTooManyRequests || out.retryAfter > 0 {
-			// One 429 must not become one per worker: everyone waits.
-			c.pause(delay)
-			delay = 0 // wait() below sleeps through the pause
-		}
-		if err := sleep(ctx, delay); err != nil {
-			return nil, e
+		if !out.paused { // a pause is slept through by wait()
+			if err := sleep(ctx, c.backoff(attempt)); err != nil {
+				return nil, e
+			}
 		}
 	}
 }
@@ -329,6 +322,7 @@ type outcome struct {
 	resp       *Response
 	err        *Error
 	retryAfter time.Duration // from the answer; 0 when absent
+	paused     bool          // the answer paused every worker (429, Retry-After)
 	sent       *http.Request
 }
 
@@ -392,7 +386,7 @@ func (c *Client) attempt(ctx context.Context, req Request, target *url.URL, n in
 		if ctx.Err() != nil {
 			e.Err = ctx.Err()
 			e.Retryable = false
-		} else if actx.Err() != nil {
+		} else if actx.Err() != nil || (isTimeout(err) && !notSent) {
 			e.Err = fmt.Errorf("no answer within %s", c.timeout)
 		}
 		c.record(ctx, req, n, start, 0, "", e)
@@ -421,9 +415,21 @@ func (c *Client) attempt(ctx context.Context, req Request, target *url.URL, n in
 	}
 	e.Retryable = retryableStatus(resp.StatusCode) || resp.StatusCode == http.StatusUnauthorized
 	e.MaybeApplied = e.Retryable && !notAppliedStatus(resp.StatusCode) && resp.StatusCode != http.StatusUnauthorized
-	ra, _ := parseRetryAfter(resp.Header, time.Now())
+	out := outcome{err: e, sent: hr}
+	out.retryAfter, _ = parseRetryAfter(resp.Header, time.Now())
+	if e.Retryable && e.Status != http.StatusUnauthorized && out.retryAfter <= MaxRetryAfter &&
+		(e.Status == http.StatusTooManyRequests || out.retryAfter > 0) {
+		// One 429 must not become one per worker: everyone waits, from
+		// before this attempt is even reported.
+		d := out.retryAfter
+		if d <= 0 {
+			d = c.backoff(n)
+		}
+		c.pause(d)
+		out.paused = true
+	}
 	c.record(ctx, req, n, start, resp.StatusCode, reqID, e)
-	return outcome{err: e, retryAfter: ra, sent: hr}
+	return out
 }
 
 // record reports one attempt to OnAttempt and the debug log. Never headers,
@@ -543,6 +549,11 @@ func isDialError(err error) bool {
 		return true
 	}
 	return errors.Is(err, syscall.ECONNREFUSED)
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // isPermanentTransport: failures that no retry can fix (bad certificates).
