@@ -172,7 +172,7 @@ func (g *guard) Read(p []byte) (int, error) {
 	}
 	g.n += int64(n)
 	if g.n > g.max {
-		return n, &limitError{line: g.line, msg: tooBig(g.n, g.max, "a CSV roster")}
+		return n, &limitError{line: 0, msg: tooBig(g.n, g.max, "a CSV roster")} // the file, not a line
 	}
 	return n, err
 }

@@ -178,6 +178,7 @@ func checkZip(f *os.File, size int64) string {
 		return fmt.Sprintf("the workbook has %d parts, over the limit of %d: refusing it", len(zr.File), MaxXLSXParts)
 	}
 	var total, inMem uint64
+	workbook := false
 	for _, zf := range zr.File {
 		n := zf.UncompressedSize64
 		total += n
@@ -185,6 +186,7 @@ func checkZip(f *os.File, size int64) string {
 			return fmt.Sprintf("the workbook expands to more than %s when unzipped (a zip bomb?): refusing it", humanBytes(MaxXLSXUnzipped))
 		}
 		name := strings.ToLower(strings.ReplaceAll(zf.Name, "\\", "/"))
+		workbook = workbook || name == "xl/workbook.xml"
 		streamed := (strings.HasPrefix(name, "xl/worksheets/sheet") || name == "xl/sharedstrings.xml") && n > XLSXSheetInMem
 		if !streamed {
 			inMem += n
@@ -192,6 +194,9 @@ func checkZip(f *os.File, size int64) string {
 				return fmt.Sprintf("the workbook's parts other than its sheets expand to more than %s (a zip bomb?): refusing it", humanBytes(MaxXLSXInMemory))
 			}
 		}
+	}
+	if !workbook {
+		return "not an XLSX workbook: a zip archive with no xl/workbook.xml (another kind of document?)"
 	}
 	return ""
 }

@@ -42,12 +42,21 @@ var people = []sources.Member{
 func main() {
 	dir := flag.String("dir", "samples", "directory to write roster.csv, roster.xlsx and roster.yaml into")
 	flag.Parse()
-	for _, name := range []string{"roster.csv", "roster.xlsx", "roster.yaml"} {
-		path := filepath.Join(*dir, name)
+	if err := write(*dir); err != nil {
+		fmt.Fprintln(os.Stderr, "genroster:", err)
+		os.Exit(1)
+	}
+}
+
+var names = []string{"roster.csv", "roster.xlsx", "roster.yaml"}
+
+func write(dir string) error {
+	for _, name := range names {
+		path := filepath.Join(dir, name)
 		if err := sources.WriteFile(path, people); err != nil {
-			fmt.Fprintln(os.Stderr, "genroster:", err)
-			os.Exit(1)
+			return err
 		}
 		fmt.Println("wrote", path)
 	}
+	return nil
 }
