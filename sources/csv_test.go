@@ -69,8 +69,8 @@ func TestCSV(t *testing.T) {
 			want: []string{`1:: broken CSV quoting: extraneous or missing " in quoted-field (line 2, column 19); a field with ",", "\"" or a line break must be wholly in double quotes, and a quote inside it doubled`},
 		},
 		{
-			name: "blank lines before the header",
-			data: "\n  \nemail\nada@example.com\n",
+			name:    "blank lines before the header",
+			data:    "\n  \nemail\nada@example.com\n",
 			members: []Member{{Email: "ada@example.com"}},
 		},
 		{

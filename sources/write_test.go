@@ -13,7 +13,7 @@ func TestWriteFileRoundTrip(t *testing.T) {
 	members := []Member{
 		{Email: "ada@example.com", AuthType: AuthSSO, OrgRoles: []string{"org_member", "org_owner"},
 			ServiceRoles: []ServiceRole{{Link: link, Role: "vmc-user:full"}, {Link: "/other", Role: "a=b"}},
-			Groups: []string{"g-eng", "g, \"quoted\""}, ExpiresInDays: 90},
+			Groups:       []string{"g-eng", "g, \"quoted\""}, ExpiresInDays: 90},
 		{Email: "bob@example.com"},
 		{Email: "yes@example.com", AuthType: AuthLocal, Groups: []string{"null", "123", "- dash", "# hash"}, ExpiresInDays: 1},
 		{Email: "Üser.Name+tag@example.com", OrgRoles: []string{"line\nbreak"}},
