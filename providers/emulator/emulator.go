@@ -215,11 +215,13 @@ func New(cfg Config) (*Server, error) {
 	s.faults.init(cfg.FaultRate, cfg.Faults, cfg.FaultSeed)
 	s.stats.reset()
 	s.tokens.m = map[string]time.Time{}
-	var p [8]byte
+	var p [10]byte
 	if _, err := rand.Read(p[:]); err != nil {
 		return nil, fmt.Errorf("emulator: request id prefix: %w", err)
 	}
-	s.reqPrefix = hex.EncodeToString(p[:4]) + "-" + hex.EncodeToString(p[4:6]) + "-4" + hex.EncodeToString(p[6:])[1:] + "-8"
+	// xxxxxxxx-xxxx-4xxx-8xxx- then a 12-digit counter: unique, UUID-shaped.
+	h := hex.EncodeToString(p[:])
+	s.reqPrefix = h[0:8] + "-" + h[8:12] + "-4" + h[12:15] + "-8" + h[15:18] + "-"
 	if cfg.StatePath != "" {
 		st, err := loadState(cfg.StatePath)
 		if err != nil {
@@ -346,5 +348,5 @@ func (s *Server) durable(ctx context.Context, gen uint64) error {
 
 // newRequestID returns a unique, UUID-shaped request id.
 func (s *Server) newRequestID() string {
-	return fmt.Sprintf("%s%011x", s.reqPrefix, s.reqSeq.Add(1))
+	return fmt.Sprintf("%s%012x", s.reqPrefix, s.reqSeq.Add(1))
 }
