@@ -182,28 +182,22 @@ func mdText(s string) string {
 
 // mdCode renders an identifier (email, id) as a code span: no formatting,
 // link or @mention can form inside, which escaping alone does not promise.
-// "|" is still escaped (GFM splits table cells first) and a backtick run is
-// fenced by a longer one.
+// Code spans cannot escape, so a value holding a backslash, a backtick or a
+// pipe (GFM splits table cells before it sees code) is escaped text instead.
 func mdCode(s string) string {
 	if s == "" {
 		return ""
 	}
-	s = clip(s, mdCellMax)
+	if strings.ContainsAny(s, "\\`|") {
+		return mdText(s)
+	}
 	s = strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f {
 			return ' '
 		}
 		return r
-	}, s)
-	s = strings.ReplaceAll(s, "|", `\|`)
-	fence := "`"
-	for strings.Contains(s, fence) {
-		fence += "`"
-	}
-	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
-		s = " " + s + " "
-	}
-	return fence + s + fence
+	}, clip(s, mdCellMax))
+	return "`" + s + "`"
 }
 
 // clip cuts s to at most n runes, marking the cut.

@@ -60,7 +60,8 @@ func writeXLSX(w io.Writer, d *Document) (err error) {
 			return fmt.Errorf("%s sheet: %w", kind, err)
 		}
 	}
-	f.SetActiveSheet(0)
+	// No SetActiveSheet: Summary is already the first, active sheet, and that
+	// call would parse every streamed sheet back into memory.
 	if err := f.Write(w); err != nil {
 		return fmt.Errorf("write workbook: %w", err)
 	}
