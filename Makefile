@@ -1,4 +1,5 @@
 # invitesync — see README.md. Targets: build test demo bench fuzz test-reliability
+SHELL    := /bin/bash
 GO       ?= go
 BIN      := bin/invitesync
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -19,8 +20,21 @@ test:
 demo: build
 	./samples/demo.sh $(BIN)
 
+# Each benchmark runs in its own process so its peak-memory figure is its own;
+# bench/summarize prints the table against design.md's numbers and writes bench/results.json.
+BENCHES := \
+	./reconcile:BenchmarkPlan1M \
+	./sources:BenchmarkReadXLSX100k \
+	./sources:BenchmarkReadCSV100k \
+	./reconcile:BenchmarkApplyAt500rps \
+	./providers/confluent:BenchmarkConfluentList10k \
+	./providers/emulator:BenchmarkEmulatorThroughput \
+	./report:BenchmarkWrite10kActions
+
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem ./...
+	@set -o pipefail; { for b in $(BENCHES); do \
+		$(GO) test -run='^$$' -bench="^$${b#*:}$$" -benchmem -benchtime=1x -count=1 -timeout=30m $${b%%:*} || exit 1; \
+	done; } | $(GO) run ./bench/summarize -out bench/results.json
 
 # Each fuzz target for a bounded time; new interesting inputs land in testdata/fuzz.
 fuzz:

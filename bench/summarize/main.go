@@ -1,0 +1,160 @@
+// Command summarize reads `go test -bench` output on stdin, echoes it, and
+// prints one table of the figures design.md sets targets for, then writes the
+// table and every parsed metric as JSON (bench/results.json). It asserts
+// nothing: a figure that misses its target is shown as such, and the exit code
+// stays 0 unless the input could not be read.
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// target is one figure design.md sets: the metric unit a benchmark reports and
+// the bound it must stay within.
+type target struct {
+	Figure    string  `json:"figure"`
+	Benchmark string  `json:"benchmark"`
+	Unit      string  `json:"unit"`
+	Op        string  `json:"op"` // "<=" or ">="
+	Bound     float64 `json:"bound"`
+}
+
+var targets = []target{
+	{"plan 1M roster x 1M invitations: time", "BenchmarkPlan1M", "s/plan", "<=", 2},
+	{"plan 1M x 1M: peak heap", "BenchmarkPlan1M", "peak-heap-MiB", "<=", 1536},
+	{"read 100k-row XLSX: time", "BenchmarkReadXLSX100k", "s/read", "<=", 3},
+	{"read 100k-row XLSX: peak RSS", "BenchmarkReadXLSX100k", "peak-rss-MiB", "<=", 300},
+	{"read 100k-row CSV: time", "BenchmarkReadCSV100k", "s/read", "<=", 3},
+	{"read 100k-row CSV: peak RSS", "BenchmarkReadCSV100k", "peak-rss-MiB", "<=", 300},
+	{"apply 5k creates + 1k revokes @500/s: throughput / rate limit", "BenchmarkApplyAt500rps", "rate-ratio", ">=", 0.95},
+	{"apply @500/s: share of requests answered 429 (%)", "BenchmarkApplyAt500rps", "429-pct", "<=", 1},
+	{"apply @500/s: list requests for 1k+ invitations (extra over ceil(N/100))", "BenchmarkApplyAt500rps", "extra-list-requests", "<=", 0},
+	{"list 10k invitations: requests over ceil(N/100)", "BenchmarkConfluentList10k", "extra-list-requests", "<=", 0},
+	{"emulator unlimited: requests/s (never the bottleneck)", "BenchmarkEmulatorThroughput", "req/s", ">=", 5000},
+	{"write 10k-action report (all formats): time", "BenchmarkWrite10kActions", "s/report", "<=", 2},
+}
+
+// row is a target with what was measured.
+type row struct {
+	target
+	Value *float64 `json:"value"` // nil: not measured in this run
+	Met   *bool    `json:"met"`
+}
+
+var benchLine = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+(\d+)\s+(.*)$`)
+
+func main() {
+	out := flag.String("out", "bench/results.json", "where to write the JSON results")
+	flag.Parse()
+	metrics, err := parse(io.TeeReader(os.Stdin, os.Stdout))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "summarize:", err)
+		os.Exit(1)
+	}
+	rows := evaluate(metrics)
+	fmt.Println()
+	printTable(os.Stdout, rows)
+	res := struct {
+		GeneratedAt time.Time                     `json:"generated_at"`
+		Go          string                        `json:"go"`
+		CPUs        int                           `json:"cpus"`
+		Targets     []row                         `json:"targets"`
+		Benchmarks  map[string]map[string]float64 `json:"benchmarks"`
+	}{time.Now().UTC(), runtime.Version(), runtime.NumCPU(), rows, metrics}
+	b, _ := json.MarshalIndent(res, "", "  ")
+	if err := os.WriteFile(*out, append(b, '\n'), 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, "summarize:", err)
+		os.Exit(1)
+	}
+	fmt.Printf("\nresults written to %s\n", *out)
+}
+
+// parse collects every "value unit" pair of every benchmark line; when a
+// benchmark appears several times (-count), the last value wins.
+func parse(r io.Reader) (map[string]map[string]float64, error) {
+	metrics := map[string]map[string]float64{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		m := benchLine.FindStringSubmatch(strings.TrimSpace(sc.Text()))
+		if m == nil {
+			continue
+		}
+		f := strings.Fields(m[3])
+		if metrics[m[1]] == nil {
+			metrics[m[1]] = map[string]float64{}
+		}
+		for i := 0; i+1 < len(f); i += 2 {
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err != nil {
+				break
+			}
+			metrics[m[1]][f[i+1]] = v
+		}
+	}
+	return metrics, sc.Err()
+}
+
+func evaluate(metrics map[string]map[string]float64) []row {
+	rows := make([]row, 0, len(targets))
+	for _, t := range targets {
+		r := row{target: t}
+		if v, ok := metrics[t.Benchmark][t.Unit]; ok {
+			met := v <= t.Bound
+			if t.Op == ">=" {
+				met = v >= t.Bound
+			}
+			r.Value, r.Met = &v, &met
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+func printTable(w io.Writer, rows []row) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "FIGURE\tTARGET\tMEASURED\tMET")
+	for _, r := range rows {
+		got, met := "not measured", "-"
+		if r.Value != nil {
+			got = format(*r.Value) + " " + r.Unit
+			met = map[bool]string{true: "yes", false: "NO"}[*r.Met]
+		}
+		fmt.Fprintf(tw, "%s\t%s %s %s\t%s\t%s\n", r.Figure, r.Op, format(r.Bound), r.Unit, got, met)
+	}
+	tw.Flush()
+}
+
+func format(v float64) string {
+	switch {
+	case v == math.Trunc(v) && math.Abs(v) < 1e9:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case math.Abs(v) >= 100:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	default:
+		return strconv.FormatFloat(v, 'f', 3, 64)
+	}
+}
+
+// sortedKeys is used by tests to compare parsed metrics deterministically.
+func sortedKeys(m map[string]map[string]float64) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
