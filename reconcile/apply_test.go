@@ -14,6 +14,7 @@ import (
 
 	"github.com/invitesync/invitesync/providers"
 	"github.com/invitesync/invitesync/providers/confluent"
+	"github.com/invitesync/invitesync/providers/csp"
 	"github.com/invitesync/invitesync/providers/emulator"
 	"github.com/invitesync/invitesync/sources"
 )
@@ -454,5 +455,65 @@ func BenchmarkApply2000At200rps(b *testing.B) {
 		b.ReportMetric(float64(st.RateLimited), "429s")
 		srv.Close()
 		b.StartTimer()
+	}
+}
+
+// CSP: creates with identical roles, groups and expiry share one bulk call
+// (at most MaxBatch usernames); a reinvite revokes before it creates.
+func TestApplyCSPBatches(t *testing.T) {
+	const org = "demo-org"
+	srv, url := startEmulator(t, emulator.Config{}, emulator.Seed{CSP: map[string][]emulator.SeedCSP{org: {
+		{Username: "ada@example.com", OrgRoles: []string{"org_member"}, Groups: []string{"g-eng"}},
+		{Username: "bob@example.com", OrgRoles: []string{"org_member"}},
+		{Username: "cy@example.com", OrgRoles: []string{"org_member"}, Expired: true},
+		{Username: "dee@example.com", Status: "REDEEMED"},
+		{Username: "old-contractor@example.com", OrgRoles: []string{"org_member"}},
+		{Username: "partner@example.org", InvitedBy: "someone@example.org"},
+	}}})
+	p, err := csp.New(providerConfig(url), csp.Options{OrgID: org, APIToken: emulator.DefaultCSPRefreshToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	members := []sources.Member{
+		member("ada@example.com", roles("org_member"), groups("g-eng"), expiry(14)), // expiry is never compared
+		member("bob@example.com", roles("org_owner")),
+		member("cy@example.com", roles("org_member")),
+		member("dee@example.com", roles("org_member")),
+	}
+	for i := range 25 {
+		members = append(members, member(fmt.Sprintf("new%02d@example.com", i), roles("org_member")))
+	}
+	plan, err := planAgainst(t, p, members, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Summarize(plan.Actions)
+	if s.Create != 25 || s.Reinvite != 2 || s.Revoke != 1 || s.Leave != 2 || s.Unmanaged != 1 {
+		t.Fatalf("summary = %+v\n%s", s, strings.Join(opsOf(plan.Actions), "\n"))
+	}
+	before := srv.Stats()
+	res, err := Apply(context.Background(), p, plan, ApplyOptions{Concurrency: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range res.Actions {
+		if a.Op != OpLeave && a.Status != StatusDone {
+			t.Errorf("%s %s: %s %s", a.Op, a.Email, a.Status, a.Error)
+		}
+	}
+	st := srv.Stats()
+	// 26 identical invites (25 new + cy) in 2 calls of <= 20, bob's in 1.
+	if got := st.ByRoute["POST /csp/gateway/am/api/orgs/{orgId}/invitations"] - before.ByRoute["POST /csp/gateway/am/api/orgs/{orgId}/invitations"]; got != 3 {
+		t.Errorf("invite calls = %d, want 3", got)
+	}
+	if st.DuplicateCreates != 0 {
+		t.Errorf("duplicate_creates = %d", st.DuplicateCreates)
+	}
+	again, err := planAgainst(t, p, members, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if Changes(again.Actions) {
+		t.Errorf("second plan still changes:\n%s", strings.Join(opsOf(again.Actions), "\n"))
 	}
 }
