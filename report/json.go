@@ -11,6 +11,7 @@ func writeJSON(w io.Writer, d *Document) error {
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // "->" stays readable; JSON needs no HTML escaping
 	if err := enc.Encode(d); err != nil {
 		return err
 	}

@@ -27,18 +27,15 @@ type section struct {
 	fail  bool // columns for failures: op, email, error, attempts, request id
 }
 
-// mdSections groups the changes a reviewer must see; "leave" is counted in
-// the summary table only (it changes nothing). Failures come first.
+// mdSections groups the changes a reviewer must see. Each kind's list holds
+// every action of that kind (its count is the summary table's), whatever its
+// status; failures are listed again first, with their errors. "leave" is
+// counted in the summary table only: it changes nothing.
 func mdSections(d *Document) []section {
-	var failed, create, reinvite, revoke, unmanaged, unsupported []Action
+	var failed, create, reinvite, revoke, unmanaged []Action
 	for _, a := range d.Actions {
 		if a.Status == reconcile.StatusFailed {
 			failed = append(failed, a)
-			continue
-		}
-		if a.Status == reconcile.StatusUnsupported {
-			unsupported = append(unsupported, a)
-			continue
 		}
 		switch a.Kind() {
 		case "create":
@@ -56,7 +53,6 @@ func mdSections(d *Document) []section {
 		{title: "Create", rows: create},
 		{title: "Reinvite", rows: reinvite},
 		{title: "Revoke", rows: revoke},
-		{title: "Unsupported", rows: unsupported},
 		{title: "Unmanaged (pending, not ours, left alone)", rows: unmanaged},
 	}
 }
@@ -99,13 +95,13 @@ func writeMarkdown(w io.Writer, d *Document) error {
 		changes += len(sec.rows)
 		cw.printf("### %s (%d)\n\n", sec.title, len(sec.rows))
 		shown := min(len(sec.rows), mdVisibleRows)
-		mdTable(cw, sec, d.Mode, sec.rows[:shown], -1)
+		mdTable(cw, sec, sec.rows[:shown], -1)
 		if rest := sec.rows[shown:]; len(rest) > 0 {
 			// Fold the rest while the page stays within budget; count what is left.
 			cw.printf("\n<details><summary>%d more</summary>\n\n", len(rest))
 			n := 0
 			if cw.n < mdBudget {
-				n = mdTable(cw, sec, d.Mode, rest, mdBudget)
+				n = mdTable(cw, sec, rest, mdBudget)
 			}
 			if n < len(rest) {
 				cw.printf("\n…and %d more: see report.json or report.html.\n", len(rest)-n)
@@ -122,26 +118,20 @@ func writeMarkdown(w io.Writer, d *Document) error {
 
 // mdTable writes a table of rows, stopping once the page passes budget
 // (budget < 0: no limit); it returns how many rows it wrote.
-func mdTable(cw *countingWriter, sec section, mode string, rows []Action, budget int) int {
-	switch {
-	case sec.fail:
+func mdTable(cw *countingWriter, sec section, rows []Action, budget int) int {
+	if sec.fail {
 		cw.printf("| op | email | error | attempts | request id |\n| --- | --- | --- | ---: | --- |\n")
-	case mode == "apply":
+	} else {
 		cw.printf("| email | reason | status | invitation |\n| --- | --- | --- | --- |\n")
-	default:
-		cw.printf("| email | reason | invitation |\n| --- | --- | --- |\n")
 	}
 	for i, a := range rows {
 		if budget >= 0 && cw.n >= budget {
 			return i
 		}
-		switch {
-		case sec.fail:
+		if sec.fail {
 			cw.printf("| %s | %s | %s | %d | %s |\n", mdText(a.Kind()), mdCode(a.Email), mdText(a.Error), a.Attempts, mdCode(a.RequestID))
-		case mode == "apply":
+		} else {
 			cw.printf("| %s | %s | %s | %s |\n", mdCode(a.Email), mdText(a.Reason), mdText(string(a.Status)), mdCode(a.InvitationID))
-		default:
-			cw.printf("| %s | %s | %s |\n", mdCode(a.Email), mdText(a.Reason), mdCode(a.InvitationID))
 		}
 	}
 	return len(rows)

@@ -52,12 +52,12 @@ func TestMarkdown(t *testing.T) {
 		"| 3 | 1 | 2 | 1 | 1 | 1 | 1 |",
 		"### Failed (1)",
 		"| create | `fay@example.com` | create\\: 500 Internal Server Error | 6 | `req-fay` |",
-		"### Create (2)", // eve done, kim skipped; fay is under Failed
+		"### Create (3)", // the summary's count: fay's failure is listed here and under Failed
+		"| `fay@example.com` | not invited | failed |  |",
 		"### Reinvite (1)",
 		"| `bob@example.com` | auth type differs\\: AUTH\\_TYPE\\_LOCAL -&gt; AUTH\\_TYPE\\_SSO | done | `i-bob2` |",
-		"### Revoke (1)",
-		"### Unsupported (1)",
-		"the Azure access API has no revoke",
+		"### Revoke (2)",
+		"| `gone@example.com` | the Azure access API has no revoke | unsupported | `i-gone` |",
 		"### Unmanaged (pending, not ours, left alone) (1)",
 		"`partner@example.org`",
 	} {
