@@ -36,6 +36,7 @@ type Audit struct {
 	lastSync time.Time
 	err      error // first write error, returned by Close
 	closed   bool
+	timer    *time.Timer // syncs a quiet log auditSyncEvery after its last unsynced line
 }
 
 // auditLine is one line of audit.jsonl.
@@ -99,7 +100,22 @@ func (a *Audit) Record(at providers.Attempt) {
 		return
 	}
 	a.unsynced++
-	if a.unsynced >= auditSyncRecords || time.Since(a.lastSync) >= auditSyncEvery {
+	switch {
+	case a.unsynced >= auditSyncRecords || time.Since(a.lastSync) >= auditSyncEvery:
+		a.sync()
+	case a.timer == nil:
+		// The run may go quiet (a long Retry-After): sync what is pending then.
+		a.timer = time.AfterFunc(auditSyncEvery, a.syncPending)
+	default:
+		a.timer.Reset(auditSyncEvery)
+	}
+}
+
+// syncPending is the timer's sync of lines written since the last one.
+func (a *Audit) syncPending() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.closed && a.unsynced > 0 {
 		a.sync()
 	}
 }
@@ -130,6 +146,9 @@ func (a *Audit) Close() error {
 		return a.err
 	}
 	a.closed = true
+	if a.timer != nil {
+		a.timer.Stop()
+	}
 	a.sync()
 	if err := a.f.Close(); err != nil {
 		a.keep(err)

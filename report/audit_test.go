@@ -196,3 +196,30 @@ func TestAuditSurvivesKill(t *testing.T) {
 		t.Errorf("after SIGKILL: %d lines, want 100", len(got))
 	}
 }
+
+// TestAuditSyncsWhenQuiet: a line recorded just before the run goes quiet is
+// synced by the timer, not left for Close.
+func TestAuditSyncsWhenQuiet(t *testing.T) {
+	a, err := OpenAudit(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	a.mu.Lock()
+	a.lastSync = time.Now() // the line below must wait for the timer
+	a.mu.Unlock()
+	a.Record(providers.Attempt{Time: time.Now(), Method: "GET", Path: "/iam/v2/invitations", Status: 200, Attempt: 1})
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		a.mu.Lock()
+		pending := a.unsynced
+		a.mu.Unlock()
+		if pending == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the quiet log was never synced")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
