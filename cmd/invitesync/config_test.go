@@ -1,0 +1,164 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+// testFlags is a small flag set shaped like plan's.
+func testFlags() (*flag.FlagSet, map[string]*string, *bool) {
+	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	vals := map[string]*string{}
+	for _, n := range []string{"provider", "endpoint", "max-revoke", "format", "report", "org-id"} {
+		vals[n] = fs.String(n, "", "")
+	}
+	yes := fs.Bool("revoke-unmanaged", false, "")
+	fs.String("config", "", "")
+	fs.Bool("print-config", false, "")
+	return fs, vals, yes
+}
+
+func writeConfig(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestApplyConfig(t *testing.T) {
+	t.Setenv("INVITESYNC_TEST_ENDPOINT", "http://127.0.0.1:8787")
+	t.Setenv("CONFLUENT_CLOUD_API_SECRET", "s3cret")
+	for _, tc := range []struct {
+		name    string
+		body    string
+		args    []string
+		want    map[string]string
+		wantErr string
+	}{
+		{name: "values, lists and env references",
+			body: "provider: confluent\nendpoint: ${INVITESYNC_TEST_ENDPOINT}\nmax-revoke: 5%\nformat: [json, md]\nrevoke-unmanaged: true\n",
+			want: map[string]string{"provider": "confluent", "endpoint": "http://127.0.0.1:8787", "max-revoke": "5%", "format": "json,md", "revoke-unmanaged": "true"}},
+		{name: "a comma list stays as written",
+			body: "format: \"json,md\"\n", want: map[string]string{"format": "json,md"}},
+		{name: "the command line wins",
+			body: "provider: csp\nreport: from-config\n", args: []string{"--provider", "confluent"},
+			want: map[string]string{"provider": "confluent", "report": "from-config"}},
+		{name: "$NAME without braces is not expanded",
+			body: "report: $HOME/x\n", want: map[string]string{"report": "$HOME/x"}},
+		{name: "empty file sets nothing", body: "", want: map[string]string{"provider": ""}},
+		{name: "a secret-looking key holding a reference is accepted and left to the environment",
+			body: "api-secret: ${CONFLUENT_CLOUD_API_SECRET}\nprovider: confluent\n", want: map[string]string{"provider": "confluent"}},
+		{name: "unknown key", body: "provder: confluent\n", wantErr: "config.yaml:1: provder: unknown key"},
+		{name: "underscore slip suggests the flag", body: "max_revoke: 5\n", wantErr: `did you mean "max-revoke"?`},
+		{name: "literal secret refused", body: "api-secret: hunter2\n", wantErr: "api-secret: this looks like a secret"},
+		{name: "literal token refused even inside a reference", body: "csp-token: x${HOME}\n", wantErr: "looks like a secret"},
+		{name: "password refused", body: "password: ${A}${B}\n", wantErr: "looks like a secret"},
+		{name: "unset variable named", body: "endpoint: ${INVITESYNC_TEST_UNSET}\n", wantErr: "environment variable INVITESYNC_TEST_UNSET is not set"},
+		{name: "not a mapping", body: "- provider\n", wantErr: "want a mapping"},
+		{name: "nested mapping", body: "provider: {name: x}\n", wantErr: "want a value or a list"},
+		{name: "null value", body: "provider:\n", wantErr: "no value"},
+		{name: "bad bool", body: "revoke-unmanaged: maybe\n", wantErr: "revoke-unmanaged"},
+		{name: "duplicate key", body: "provider: a\nprovider: b\n", wantErr: "provider"},
+		{name: "config in config", body: "config: other.yaml\n", wantErr: "cannot name another"},
+		{name: "broken yaml", body: "provider: [a\n", wantErr: "config"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fs, vals, ru := testFlags()
+			if err := fs.Parse(tc.args); err != nil {
+				t.Fatal(err)
+			}
+			err := applyConfig(fs, writeConfig(t, tc.body))
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v; want it to contain %q", err, tc.wantErr)
+				}
+				if strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "s3cret") {
+					t.Errorf("error repeats the secret: %v", err)
+				}
+				var ee *exitError
+				if !errors.As(err, &ee) || ee.code != exitInvalid {
+					t.Errorf("err %v is not an exit-3 error", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, want := range tc.want {
+				got := ""
+				if k == "revoke-unmanaged" {
+					if *ru {
+						got = "true"
+					}
+				} else {
+					got = *vals[k]
+				}
+				if got != want {
+					t.Errorf("%s = %q, want %q", k, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestPrintConfigRedacts(t *testing.T) {
+	fs, _, _ := testFlags()
+	fs.String("api-token", "", "")
+	if err := fs.Parse([]string{"--provider", "csp", "--org-id", "o-1", "--api-token", "hunter2"}); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := printConfig(&buf, fs); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	if strings.Contains(out, "hunter2") || !strings.Contains(out, "api-token: REDACTED") {
+		t.Errorf("secret not redacted:\n%s", out)
+	}
+	if strings.Contains(out, "config:") || strings.Contains(out, "print-config") {
+		t.Errorf("printed its own flags:\n%s", out)
+	}
+	// What it prints is a config the same command accepts (bar the redacted secret).
+	var m map[string]string
+	if err := yaml.Unmarshal(buf.Bytes(), &m); err != nil {
+		t.Fatalf("not YAML: %v\n%s", err, out)
+	}
+	if m["provider"] != "csp" || m["org-id"] != "o-1" || m["endpoint"] != "" {
+		t.Errorf("printed %v", m)
+	}
+	delete(m, "api-token")
+	var back bytes.Buffer
+	yaml.NewEncoder(&back).Encode(m)
+	fs2, vals, _ := testFlags()
+	if err := applyConfig(fs2, writeConfig(t, back.String())); err != nil {
+		t.Fatalf("printed config does not load back: %v", err)
+	}
+	if *vals["provider"] != "csp" {
+		t.Errorf("provider after reload = %q", *vals["provider"])
+	}
+}
+
+func TestParseDays(t *testing.T) {
+	for in, want := range map[string]string{"": "0s", "0": "0s", "7d": "168h0m0s", "36h": "36h0m0s", "90m": "1h30m0s"} {
+		got, err := parseDays(in)
+		if err != nil || got.String() != want {
+			t.Errorf("parseDays(%q) = %v, %v; want %s", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"7 days", "-1d", "-5h", "d", "1.5d"} {
+		if _, err := parseDays(bad); err == nil {
+			t.Errorf("parseDays(%q) accepted", bad)
+		}
+	}
+}
