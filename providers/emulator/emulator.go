@@ -147,6 +147,34 @@ type Server struct {
 	srvMu   sync.Mutex
 	httpSrv *http.Server
 	closed  bool
+	conns   map[net.Conn]http.ConnState // guarded by srvMu
+}
+
+// trackConn follows connection states (http.Server.ConnState).
+func (s *Server) trackConn(c net.Conn, st http.ConnState) {
+	s.srvMu.Lock()
+	defer s.srvMu.Unlock()
+	switch st {
+	case http.StateClosed, http.StateHijacked:
+		delete(s.conns, c)
+	default:
+		if s.conns == nil {
+			s.conns = map[net.Conn]http.ConnState{}
+		}
+		s.conns[c] = st
+	}
+}
+
+// closeUnused closes connections that have not started a request.
+func (s *Server) closeUnused() {
+	s.srvMu.Lock()
+	defer s.srvMu.Unlock()
+	for c, st := range s.conns {
+		if st == http.StateNew {
+			_ = c.Close()
+			delete(s.conns, c)
+		}
+	}
 }
 
 // New makes a Server from cfg, loading cfg.StatePath when the file exists.
@@ -257,7 +285,7 @@ func (s *Server) Start(addr string) (string, error) {
 	srv := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          nil,
+		ConnState:         s.trackConn,
 	}
 	s.httpSrv = srv
 	go func() {
@@ -283,10 +311,25 @@ func (s *Server) Close() error {
 	var errs []error
 	if srv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		if err := srv.Shutdown(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("emulator: shutdown: %w", err))
-			_ = srv.Close()
+		done := make(chan error, 1)
+		go func() { done <- srv.Shutdown(ctx) }()
+		// Shutdown waits up to 5 s for connections that never sent a request
+		// (a client's spare keep-alive dials); nothing is lost closing them.
+		tick := time.NewTicker(20 * time.Millisecond)
+	wait:
+		for {
+			s.closeUnused()
+			select {
+			case err := <-done:
+				if err != nil {
+					errs = append(errs, fmt.Errorf("emulator: shutdown: %w", err))
+					_ = srv.Close()
+				}
+				break wait
+			case <-tick.C:
+			}
 		}
+		tick.Stop()
 		cancel()
 	}
 	if s.persist != nil {
