@@ -162,3 +162,19 @@ func TestParseDays(t *testing.T) {
 		}
 	}
 }
+
+// The shipped sample config loads into both commands' flags.
+func TestSampleConfig(t *testing.T) {
+	for _, mode := range []string{"plan", "apply"} {
+		rf := newRunFlags(mode, io.Discard)
+		if err := rf.fs.Parse(nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := applyConfig(rf.fs, filepath.Join("..", "..", "samples", "config.yaml")); err != nil {
+			t.Fatalf("%s: %v", mode, err)
+		}
+		if rf.pf.name != "confluent" || rf.roster != "samples/roster.csv" || rf.maxRevoke != "10%" || rf.formats != "json,md,xlsx,html" {
+			t.Errorf("%s: provider %q roster %q max-revoke %q format %q", mode, rf.pf.name, rf.roster, rf.maxRevoke, rf.formats)
+		}
+	}
+}
