@@ -3,9 +3,162 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"io/fs"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/invitesync/invitesync/providers/emulator"
 )
 
-func runEmulator(_ context.Context, _ []string, _, _ io.Writer) (int, error) {
-	return exitFailed, errors.New("'emulator' is not there yet")
+// runEmulator serves the three upstream APIs until ctx ends (SIGINT or
+// SIGTERM), then shuts down gracefully and saves --state. The first stdout
+// line is "listening on http://HOST:PORT"; scripts wait for it.
+func runEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
+	flags := flag.NewFlagSet("emulator", flag.ContinueOnError)
+	flags.SetOutput(io.Discard) // the parse error is returned (and printed once by run)
+	flags.Usage = func() {
+		fmt.Fprintln(stderr, "usage: invitesync emulator [--listen 127.0.0.1:8787] [--seed FILE] [--state FILE] [--rate R --burst B]\n"+
+			"                           [--fault-rate P --faults KINDS --fault-seed S] [--latency D] [flags]\n\nflags:")
+		flags.SetOutput(stderr)
+		flags.PrintDefaults()
+		flags.SetOutput(io.Discard)
+	}
+	var (
+		cfg                        emulator.Config
+		listen, seed, faults       string
+		logLevel, logFormat        string
+		allowRemote                bool
+		confluentTTL, cspTokenTTL  time.Duration
+		confluentKey, confluentSec string
+	)
+	flags.StringVar(&listen, "listen", "127.0.0.1:8787", "address to listen on; port 0 picks a free one")
+	flags.BoolVar(&allowRemote, "allow-remote", false, "allow a non-loopback --listen (the emulator has no real authentication)")
+	flags.StringVar(&seed, "seed", "", "YAML or JSON seed file loaded at start (skipped when --state already exists)")
+	flags.StringVar(&cfg.StatePath, "state", "", "state file: loaded at start if present, saved atomically after every change")
+	flags.Float64Var(&cfg.Rate, "rate", 0, "token bucket refill in requests/second over all API requests; 0 = unlimited")
+	flags.IntVar(&cfg.Burst, "burst", 0, "token bucket size (default max(2, ceil(rate/10)))")
+	flags.Float64Var(&cfg.FaultRate, "fault-rate", 0, "probability 0..1 that a request gets a fault")
+	flags.StringVar(&faults, "faults", strings.Join(emulator.AllFaults, ","), "fault kinds to draw from: 429,500,503,reset,slow")
+	flags.Int64Var(&cfg.FaultSeed, "fault-seed", 1, "seed of the fault PRNG (same seed, same faults for the same requests)")
+	flags.DurationVar(&cfg.Latency, "latency", 0, "latency added to every API request, e.g. 20ms")
+	flags.StringVar(&confluentKey, "confluent-key", emulator.DefaultConfluentKey, "Confluent Cloud API key accepted")
+	flags.StringVar(&confluentSec, "confluent-secret", emulator.DefaultConfluentSecret, "its secret (an emulator credential, not a real one)")
+	flags.StringVar(&cfg.ConfluentPrincipal, "confluent-principal", emulator.DefaultConfluentPrincipal, "user id owning that key (invitations' creator)")
+	flags.DurationVar(&confluentTTL, "confluent-invite-ttl", emulator.DefaultConfluentInviteTTL, "lifetime of a Confluent (and Azure) invitation")
+	flags.StringVar(&cfg.CSPRefreshToken, "csp-refresh-token", emulator.DefaultCSPRefreshToken, "CSP API (refresh) token accepted")
+	flags.StringVar(&cfg.CSPPrincipal, "csp-principal", emulator.DefaultCSPPrincipal, "CSP user the token belongs to (invitedByUsername)")
+	flags.DurationVar(&cspTokenTTL, "csp-token-ttl", emulator.DefaultCSPTokenTTL, "lifetime of a CSP access token")
+	flags.StringVar(&cfg.AzureToken, "azure-token", emulator.DefaultAzureToken, "Azure bearer token accepted")
+	flags.IntVar(&cfg.PageSizeMax, "page-size-max", 0, "lower the paged lists' maximum page size (default: each API's real maximum, 100)")
+	flags.StringVar(&logLevel, "log-level", "info", "debug logs one line per request")
+	flags.StringVar(&logFormat, "log-format", "", "console or json (default: console on a terminal, json otherwise)")
+	if err := flags.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK, nil
+		}
+		return exitInvalid, withCode(exitInvalid, err)
+	}
+	if flags.NArg() > 0 {
+		flags.Usage()
+		return exitInvalid, usageErrorf("unexpected argument %q", flags.Arg(0))
+	}
+	if err := checkListen(listen, allowRemote); err != nil {
+		return exitInvalid, withCode(exitInvalid, err)
+	}
+	kinds, err := emulator.ParseFaults(faults)
+	if err != nil {
+		return exitInvalid, usageErrorf("--faults: %v", err)
+	}
+	if confluentTTL <= 0 || cspTokenTTL <= 0 {
+		return exitInvalid, usageErrorf("--confluent-invite-ttl and --csp-token-ttl must be positive")
+	}
+	if cfg.Latency < 0 {
+		return exitInvalid, usageErrorf("--latency must not be negative")
+	}
+	cfg.Faults = kinds
+	cfg.ConfluentKey, cfg.ConfluentSecret = confluentKey, confluentSec
+	cfg.ConfluentInviteTTL, cfg.CSPTokenTTL = confluentTTL, cspTokenTTL
+
+	log, err := newLogger(zerolog.SyncWriter(stderr), logFormat, logLevel)
+	if err != nil {
+		return exitInvalid, err
+	}
+	cfg.Log = &log
+
+	stateExists := false
+	if cfg.StatePath != "" {
+		_, err := os.Stat(cfg.StatePath)
+		stateExists = err == nil
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return exitFailed, fmt.Errorf("--state: %w", err)
+		}
+	}
+	srv, err := emulator.New(cfg)
+	if err != nil {
+		// Bad values (rate, burst, fault rate) are flag problems; a broken
+		// state file is not.
+		if stateExists {
+			return exitFailed, err
+		}
+		return exitInvalid, withCode(exitInvalid, err)
+	}
+	switch {
+	case seed != "" && stateExists:
+		// The state is the continuation of an earlier run that was seeded
+		// already; seeding again would duplicate its invitations.
+		log.Info().Str("state", cfg.StatePath).Str("seed", seed).Msg("state file exists: seed not loaded")
+	case seed != "":
+		if err := srv.LoadSeedFile(seed); err != nil {
+			_ = srv.Close()
+			return exitInvalid, withCode(exitInvalid, err)
+		}
+	}
+	base, err := srv.Start(listen)
+	if err != nil {
+		_ = srv.Close()
+		return exitFailed, err
+	}
+	if _, err := fmt.Fprintf(stdout, "listening on %s\n", base); err != nil {
+		_ = srv.Close()
+		return exitFailed, fmt.Errorf("write listening line: %w", err)
+	}
+	if f, ok := stdout.(interface{ Sync() error }); ok {
+		_ = f.Sync() // scripts read this line: make sure it is out
+	}
+	log.Info().Str("url", base).Float64("rate", cfg.Rate).Float64("fault_rate", cfg.FaultRate).
+		Strs("faults", kinds).Dur("latency", cfg.Latency).Str("state", cfg.StatePath).Str("seed", seed).
+		Msg("emulator serving")
+
+	<-ctx.Done()
+	log.Info().Msg("emulator shutting down")
+	if err := srv.Close(); err != nil {
+		return exitFailed, err
+	}
+	return exitOK, nil
+}
+
+// checkListen refuses a non-loopback address unless allowed: the emulator
+// accepts fixed, published credentials.
+func checkListen(addr string, allowRemote bool) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("--listen %q: want HOST:PORT: %w", addr, err)
+	}
+	if allowRemote {
+		return nil
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("--listen %q is not a loopback address; the emulator has no real authentication (use --allow-remote to insist)", addr)
 }
