@@ -237,6 +237,7 @@ func (v *validator) row(r *rawRow) {
 
 	m.OrgRoles = listOf(&r.cells[colOrgRoles])
 
+	var seenRoles set[ServiceRole]
 	for _, item := range listOf(&r.cells[colServiceRoles]) {
 		link, role, ok := strings.Cut(item, "=")
 		link, role = strings.TrimSpace(link), strings.TrimSpace(role)
@@ -245,7 +246,7 @@ func (v *validator) row(r *rawRow) {
 			continue
 		}
 		sr := ServiceRole{Link: link, Role: role}
-		if !slices.Contains(m.ServiceRoles, sr) {
+		if seenRoles.add(sr, m.ServiceRoles) {
 			m.ServiceRoles = append(m.ServiceRoles, sr)
 		}
 	}
@@ -286,23 +287,49 @@ func allValid(items []string) bool {
 	return true
 }
 
-// listOf splits a list cell: a YAML sequence as is, a scalar on ';'. Items
-// are trimmed, empty items dropped, duplicates removed (first one kept).
+// listOf splits a list cell on ';' (each item of a YAML sequence too, so a
+// list means the same in every format and survives a round trip through
+// CSV). Items are trimmed, empty items dropped, duplicates removed (the
+// first one kept).
 func listOf(c *rawCell) []string {
-	var parts []string
-	if c.seq {
-		parts = c.items
-	} else if strings.TrimSpace(c.text) != "" {
-		parts = strings.Split(c.text, ";")
+	parts := c.items
+	if !c.seq {
+		parts = []string{c.text}
 	}
-	var out []string
-	for _, p := range parts {
-		p = strings.TrimSpace(p)
-		if p != "" && !slices.Contains(out, p) {
-			out = append(out, p)
+	var (
+		out  []string
+		seen set[string]
+	)
+	for _, part := range parts {
+		for p := range strings.SplitSeq(part, ";") {
+			if p = strings.TrimSpace(p); p != "" && seen.add(p, out) {
+				out = append(out, p)
+			}
 		}
 	}
 	return out
+}
+
+// set dedupes a list as it grows: a linear scan while the list is short (the
+// common case), a map once it is not, so a hostile 1 MiB cell stays linear.
+type set[T comparable] map[T]bool
+
+// add reports whether x is new to list (which holds what was added so far).
+func (s *set[T]) add(x T, list []T) bool {
+	if *s == nil {
+		if len(list) < 16 {
+			return !slices.Contains(list, x)
+		}
+		*s = make(set[T], 2*len(list))
+		for _, y := range list {
+			(*s)[y] = true
+		}
+	}
+	if (*s)[x] {
+		return false
+	}
+	(*s)[x] = true
+	return true
 }
 
 // checkEmail returns why s is not one bare email address, or "".
