@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -119,6 +120,11 @@ func TestCSV(t *testing.T) {
 			want: []string{"3:: line is longer than 1 MiB; a roster line is a few hundred bytes: is this the right file?"},
 		},
 		{
+			name: "a huge list cell is counted after removing duplicates",
+			data: "email,groups\na@example.com," + hugeList(60_000) + ";" + hugeList(60_000) + "\n",
+			want: []string{"2:groups: 60000 groups; at most 15 allowed"},
+		},
+		{
 			name:    "format given for another extension",
 			file:    "roster.txt",
 			data:    "email\nada@example.com\n",
@@ -152,6 +158,14 @@ func TestCSV(t *testing.T) {
 			}
 		})
 	}
+}
+
+func hugeList(n int) string {
+	items := make([]string, n)
+	for i := range items {
+		items[i] = "g" + strconv.Itoa(i)
+	}
+	return strings.Join(items, ";")
 }
 
 func nonNil(ms []Member) []Member {

@@ -3,7 +3,9 @@ package sources
 import (
 	"archive/zip"
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"unicode"
@@ -14,13 +16,16 @@ import (
 // readXLSX streams the roster sheet of a workbook into v with excelize's
 // Rows iterator: a sheet over XLSXSheetInMem is unzipped to a temp file and
 // decoded from there, so memory does not grow with the sheet.
-func readXLSX(f *os.File, size int64, v *validator) error {
+func readXLSX(f *os.File, size int64, v *validator) (err error) {
 	if size > MaxXLSXBytes {
 		v.fileProblem("%s", tooBig(size, MaxXLSXBytes, "an XLSX roster"))
 		return nil
 	}
 	head := make([]byte, maxSniffBytes)
-	n, _ := f.ReadAt(head, 0) // a short read just means a small file
+	n, err := f.ReadAt(head, 0)
+	if err != nil && !errors.Is(err, io.EOF) { // io.EOF: a file smaller than head
+		return err
+	}
 	head = head[:n]
 	if !bytes.HasPrefix(head, []byte(zipMagic)) {
 		v.fileProblem("%s", notXLSX(head))
@@ -39,7 +44,11 @@ func readXLSX(f *os.File, size int64, v *validator) error {
 		v.fileProblem("not a readable XLSX workbook: %v", err)
 		return nil
 	}
-	defer wb.Close() // removes excelize's temp files
+	defer func() {
+		if cerr := wb.Close(); cerr != nil && err == nil { // removes excelize's temp files
+			err = fmt.Errorf("close workbook: %w", cerr)
+		}
+	}()
 
 	sheets := wb.GetSheetList()
 	sheet := v.opts.Sheet

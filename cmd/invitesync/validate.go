@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"unicode/utf8"
 
 	"github.com/invitesync/invitesync/sources"
@@ -76,10 +75,10 @@ func runValidate(_ context.Context, args []string, stdout, stderr io.Writer) (in
 			noun = "problem"
 		}
 		return exitInvalid, withCode(exitInvalid, fmt.Errorf("%d %s in roster %s", n, noun, roster))
-	case errors.Is(err, fs.ErrNotExist), errors.Is(err, fs.ErrPermission):
-		return exitInvalid, withCode(exitInvalid, err) // a wrong --roster is a flag problem
 	case err != nil:
-		return exitFailed, err
+		// A roster that cannot be read (missing, a directory, unreadable) is
+		// a wrong --roster: exit 3, as for plan and apply.
+		return exitInvalid, withCode(exitInvalid, err)
 	}
 	if output == "json" {
 		// stdout stays machine-readable: an empty array of problems.
