@@ -134,6 +134,8 @@ type Server struct {
 	st  *store
 	gen uint64 // bumped by every change; the persister writes up to it
 
+	snapSize int // size of the last state snapshot (guarded by mu)
+
 	limiter *bucket // nil = unlimited
 	faults  faultGen
 	stats   counters

@@ -304,8 +304,12 @@ func TestDuplicateCreates(t *testing.T) {
 		{"csp revoke is not a create", func() resp {
 			return c.csp("POST", cspPath("o")+"?action=revoke", map[string]any{"usernames": []string{"a@example.com"}})
 		}, 202, 3},
-		{"csp after revoke", func() resp { return c.csp("POST", cspPath("o"), map[string]any{"usernames": []string{"a@example.com"}}) }, 202, 3},
-		{"csp other org", func() resp { return c.csp("POST", cspPath("o2"), map[string]any{"usernames": []string{"b@example.com"}}) }, 202, 3},
+		{"csp after revoke", func() resp {
+			return c.csp("POST", cspPath("o"), map[string]any{"usernames": []string{"a@example.com"}})
+		}, 202, 3},
+		{"csp other org", func() resp {
+			return c.csp("POST", cspPath("o2"), map[string]any{"usernames": []string{"b@example.com"}})
+		}, 202, 3},
 		{"azure first", func() resp { return c.az("createInvitation", invite("a@example.com", "")) }, 200, 3},
 		{"azure again", func() resp { return c.az("createInvitation", invite("a@example.com", "")) }, 409, 4},
 		{"faulted create still arrives", func() resp {

@@ -59,8 +59,10 @@ func loadState(path string) (*store, error) {
 func (s *Server) snapshot() (uint64, []byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	b, err := json.Marshal(stateFile{Version: stateVersion, Store: s.st})
-	return s.gen, b, err
+	// Size the buffer from the last snapshot: one allocation per write.
+	b := appendStore(make([]byte, 0, s.snapSize+s.snapSize/8+4096), s.st)
+	s.snapSize = len(b)
+	return s.gen, b, nil
 }
 
 // persister writes the state file in the background with group commit: every
