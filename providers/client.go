@@ -463,42 +463,49 @@ func (c *Client) record(ctx context.Context, req Request, n int, start time.Time
 }
 
 // wait blocks until no pause is in force and the limiter grants a token.
+// A token granted while a pause began is given up: after the pause, workers
+// queue on the limiter again instead of all sending at once.
 func (c *Client) wait(ctx context.Context) error {
 	for {
 		c.mu.Lock()
 		d := time.Until(c.pausedUntil)
 		c.mu.Unlock()
+		if d > 0 {
+			if err := sleep(ctx, d); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := c.lim.Wait(ctx); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("rate limit wait: %w", err)
+		}
+		c.mu.Lock()
+		d = time.Until(c.pausedUntil)
+		c.mu.Unlock()
 		if d <= 0 {
-			break
-		}
-		if err := sleep(ctx, d); err != nil {
-			return err
+			return nil
 		}
 	}
-	if err := c.lim.Wait(ctx); err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return fmt.Errorf("rate limit wait: %w", err)
-	}
-	// A 429 may have paused everyone while we queued for the token.
-	c.mu.Lock()
-	d := time.Until(c.pausedUntil)
-	c.mu.Unlock()
-	if d > 0 {
-		return sleep(ctx, d)
-	}
-	return nil
 }
 
 // pause holds every worker back for d (never shortens a longer pause).
 func (c *Client) pause(d time.Duration) {
-	until := time.Now().Add(min(d, MaxRetryAfter))
+	now := time.Now()
+	until := now.Add(min(d, MaxRetryAfter))
 	c.mu.Lock()
+	fresh := !c.pausedUntil.After(now)
 	if until.After(c.pausedUntil) {
 		c.pausedUntil = until
 	}
 	c.mu.Unlock()
+	if fresh && c.lim.Limit() != rate.Inf {
+		// Spend the burst the limiter would save up during the pause, so
+		// work resumes at the steady rate rather than in one wave.
+		c.lim.ReserveN(until, c.lim.Burst())
+	}
 }
 
 // honourRateLimitHeaders: Confluent says how long until its window resets
