@@ -415,3 +415,15 @@ func TestRequestIDs(t *testing.T) {
 		seen[id] = true
 	}
 }
+
+func TestLatency(t *testing.T) {
+	_, c := start(t, Config{Latency: 150 * time.Millisecond})
+	begin := time.Now()
+	wantStatus(t, "with latency", c.cf("GET", "/iam/v2/invitations", nil), 200)
+	if d := time.Since(begin); d < 150*time.Millisecond {
+		t.Errorf("answered in %v, want >= 150ms", d)
+	}
+	// Control endpoints are not delayed: nothing to assert on a lower bound,
+	// but they must still answer.
+	wantStatus(t, "stats", c.do("GET", "/_emulator/stats", nil, nil), 200)
+}

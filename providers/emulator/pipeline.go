@@ -248,14 +248,17 @@ func (s *Server) writeError(w http.ResponseWriter, api string, rc *reqCtx, statu
 	}
 }
 
-// writeJSON answers status with v as JSON.
+// writeJSON answers status with v as JSON (no HTML escaping: next links
+// keep their '&' readable, as the real APIs write them).
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		http.Error(w, "encode response: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
-	writeRawJSON(w, status, b)
+	writeRawJSON(w, status, buf.Bytes())
 }
 
 func writeRawJSON(w http.ResponseWriter, status int, b []byte) {
