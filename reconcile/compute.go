@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"cmp"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"strconv"
@@ -116,64 +117,71 @@ func Compute(members []sources.Member, current []providers.Invitation, opts Opti
 	if err != nil {
 		return nil, err
 	}
-	if err := ValidateMembers(members, opts.Capabilities); err != nil {
-		return nil, err
-	}
 	now := opts.Now
 	if now.IsZero() {
 		now = time.Now()
 	}
 	c := &computer{opts: opts, policy: policy, now: now.UTC()}
 
-	// Index members and invitations by key. Invitations of one key are chained
-	// through next (first index per key in a map) to avoid a slice per key:
-	// plans run over a million rows.
-	memberAt := make(map[string]int, len(members))
+	var problems sources.Problems
 	for i := range members {
-		memberAt[sources.Key(members[i].Email)] = i
+		problems = appendLimitProblems(problems, &members[i], opts.Capabilities)
 	}
-	first := make(map[string]int32, len(current))
-	next := make([]int32, len(current))
-	keys := make([]string, 0, len(members)+len(current)/4)
-	for i := range members {
-		keys = append(keys, sources.Key(members[i].Email))
-	}
-	pending := 0
-	for i := len(current) - 1; i >= 0; i-- {
-		k := sources.Key(current[i].Email)
-		if j, ok := first[k]; ok {
-			next[i] = j
-		} else {
-			next[i] = -1
-			if _, ok := memberAt[k]; !ok {
-				keys = append(keys, k)
-			}
-		}
-		first[k] = int32(i)
-		if effectiveStatus(&current[i], c.now) == providers.StatusPending {
-			pending++
-		}
-	}
-	slices.Sort(keys)
 
-	c.actions = make([]Action, 0, len(keys))
+	// Join members and invitations by email key with one sort (no map: at a
+	// million rows a map's cache misses cost more than sorting compact
+	// entries whose first 16 key bytes sit inline).
+	entries := make([]keyed, 0, len(members)+len(current))
+	for i := range members {
+		entries = append(entries, newKeyed(sources.Key(members[i].Email), int32(i), true))
+	}
+	for i := range current {
+		entries = append(entries, newKeyed(sources.Key(current[i].Email), int32(i), false))
+	}
+	slices.SortFunc(entries, compareKeyed)
+
+	c.actions = make([]Action, 0, len(members)+len(current)/8)
+	fp := newFingerprinter()
+	pending := 0
 	var invs []*providers.Invitation
-	for _, k := range keys {
-		invs = invs[:0]
-		if j, ok := first[k]; ok {
-			for ; j >= 0; j = next[j] {
-				invs = append(invs, &current[j])
-			}
+	for lo := 0; lo < len(entries); {
+		k := entries[lo].key
+		hi := lo + 1
+		for hi < len(entries) && entries[hi].key == k {
+			hi++
 		}
 		var m *sources.Member
-		if i, ok := memberAt[k]; ok {
-			m = &members[i]
+		invs = invs[:0]
+		for _, e := range entries[lo:hi] {
+			switch {
+			case !e.member:
+				inv := &current[e.idx]
+				invs = append(invs, inv)
+				if effectiveStatus(inv, c.now) == providers.StatusPending {
+					pending++
+				}
+			case m == nil:
+				m = &members[e.idx]
+			default: // members sort before invitations, by row: m is the first
+				problems = append(problems, duplicateProblem(&members[e.idx], m))
+			}
+		}
+		lo = hi
+		if len(problems) > 0 {
+			continue // report every problem; plan nothing
+		}
+		if len(invs) > 0 {
+			fp.add(k, invs)
 		}
 		start := len(c.actions)
 		c.decide(m, invs)
 		if len(c.actions)-start > 1 {
 			slices.SortStableFunc(c.actions[start:], byOpThenID)
 		}
+	}
+	if len(problems) > 0 {
+		sortProblems(problems)
+		return nil, problems
 	}
 
 	rows := opts.RosterRows
@@ -189,7 +197,7 @@ func Compute(members []sources.Member, current []providers.Invitation, opts Opti
 		RosterFile:   opts.RosterFile,
 		RosterRows:   rows,
 		RosterDigest: opts.RosterDigest,
-		Fingerprint:  Fingerprint(current),
+		Fingerprint:  fp.sum(),
 		Actions:      c.actions,
 	}
 	revokes := 0
@@ -208,6 +216,45 @@ func Compute(members []sources.Member, current []providers.Invitation, opts Opti
 	return plan, nil
 }
 
+// keyed is one member or invitation under its email key, for the join.
+// pfx holds the key's first 16 bytes big-endian so most comparisons never
+// leave the entry.
+type keyed struct {
+	key    string
+	pfx    [2]uint64
+	idx    int32
+	member bool
+}
+
+func newKeyed(key string, idx int32, member bool) keyed {
+	var b [16]byte
+	copy(b[:], key)
+	return keyed{key: key, idx: idx, member: member,
+		pfx: [2]uint64{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])}}
+}
+
+// compareKeyed orders by key (byte order: the padded prefix agrees with it,
+// and ties fall back to the whole key), then members before invitations,
+// then input order.
+func compareKeyed(a, b keyed) int {
+	if c := cmp.Compare(a.pfx[0], b.pfx[0]); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.pfx[1], b.pfx[1]); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.key, b.key); c != 0 {
+		return c
+	}
+	if a.member != b.member {
+		if a.member {
+			return -1
+		}
+		return 1
+	}
+	return cmp.Compare(a.idx, b.idx)
+}
+
 // opRank orders one email's actions: what is done to the person, then
 // cleanups, then what is left.
 var opRank = map[Op]int{OpCreate: 0, OpReinvite: 1, OpRevoke: 2, OpLeave: 3}
@@ -221,6 +268,7 @@ type computer struct {
 	policy  Policy
 	now     time.Time
 	actions []Action
+	g       grouped // decide's scratch space
 }
 
 // effectiveStatus is the invitation's status at now: a pending invitation
@@ -239,6 +287,13 @@ type grouped struct {
 
 func classify(invs []*providers.Invitation, now time.Time) grouped {
 	var g grouped
+	g.classify(invs, now)
+	return g
+}
+
+// classify fills g, reusing its slices (one grouped serves a whole plan).
+func (g *grouped) classify(invs []*providers.Invitation, now time.Time) {
+	g.accepted, g.unknown, g.pending, g.ended = g.accepted[:0], g.unknown[:0], g.pending[:0], g.ended[:0]
 	for _, inv := range invs {
 		switch effectiveStatus(inv, now) {
 		case providers.StatusAccepted:
@@ -252,9 +307,10 @@ func classify(invs []*providers.Invitation, now time.Time) grouped {
 		}
 	}
 	for _, s := range [][]*providers.Invitation{g.accepted, g.unknown, g.pending, g.ended} {
-		slices.SortFunc(s, newer)
+		if len(s) > 1 {
+			slices.SortFunc(s, newer)
+		}
 	}
-	return g
 }
 
 // main is the invitation the plan acts on (or leaves) for a roster member, by
@@ -291,7 +347,8 @@ func (c *computer) add(a Action) { c.actions = append(c.actions, a) }
 // decide appends the actions for one email: m is the roster member (nil when
 // absent), invs its current invitations (any order).
 func (c *computer) decide(m *sources.Member, invs []*providers.Invitation) {
-	g := classify(invs, c.now)
+	c.g.classify(invs, c.now)
+	g := &c.g
 	accepted, unknown, pending, ended := g.accepted, g.unknown, g.pending, g.ended
 	var email string
 	if m != nil {

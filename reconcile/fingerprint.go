@@ -3,63 +3,116 @@ package reconcile
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/invitesync/invitesync/providers"
 	"github.com/invitesync/invitesync/sources"
 )
 
 // Fingerprint is a digest of the invitations a plan was computed from,
-// independent of the order the upstream listed them in: each invitation's
-// identity and attributes are hashed, the hashes sorted, and those hashed.
-// (Sorting fixed-size hashes is much cheaper than sorting a million records.)
+// independent of the order the upstream listed them in: invitations are
+// taken by email key, and within a key by their encoding. Compute derives
+// the same digest in its own pass over the keys (no second walk over a
+// million invitations).
 func Fingerprint(current []providers.Invitation) string {
-	sums := make([][sha256.Size]byte, len(current))
-	var buf bytes.Buffer
+	byKey := make(map[string][]*providers.Invitation, len(current))
 	for i := range current {
-		buf.Reset()
-		writeInvitation(&buf, &current[i])
-		sums[i] = sha256.Sum256(buf.Bytes())
+		k := sources.Key(current[i].Email)
+		byKey[k] = append(byKey[k], &current[i])
 	}
-	slices.SortFunc(sums, func(a, b [sha256.Size]byte) int { return bytes.Compare(a[:], b[:]) })
-	h := sha256.New()
-	for i := range sums {
-		h.Write(sums[i][:])
+	keys := make([]string, 0, len(byKey))
+	for k := range byKey {
+		keys = append(keys, k)
 	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+	slices.Sort(keys)
+	fp := newFingerprinter()
+	for _, k := range keys {
+		fp.add(k, byKey[k])
+	}
+	return fp.sum()
 }
 
-// writeInvitation writes the fields that make an invitation what it is for a
-// plan: id, email key, status and the compared attributes. Fields are
-// length-prefixed so no two invitations encode the same.
-func writeInvitation(buf *bytes.Buffer, inv *providers.Invitation) {
-	field := func(s string) { fmt.Fprintf(buf, "%d:%s;", len(s), s) }
-	field(inv.ID)
-	field(sources.Key(inv.Email))
-	field(string(inv.Status))
-	field(inv.RawStatus)
-	field(inv.AuthType)
+// fingerprinter hashes the invitations of each email key in key order.
+type fingerprinter struct {
+	h       hash.Hash
+	buf     []byte
+	scratch []string
+	encs    [][]byte
+}
+
+func newFingerprinter() *fingerprinter { return &fingerprinter{h: sha256.New()} }
+
+// add hashes one key's invitations; keys must come in sorted order.
+func (f *fingerprinter) add(key string, invs []*providers.Invitation) {
+	if len(invs) == 1 {
+		f.buf, f.scratch = appendInvitation(f.buf[:0], f.scratch, key, invs[0])
+		f.write(f.buf)
+		return
+	}
+	f.encs = f.encs[:0]
+	for _, inv := range invs {
+		var enc []byte
+		enc, f.scratch = appendInvitation(nil, f.scratch, key, inv)
+		f.encs = append(f.encs, enc)
+	}
+	slices.SortFunc(f.encs, bytes.Compare)
+	for _, enc := range f.encs {
+		f.write(enc)
+	}
+}
+
+func (f *fingerprinter) write(enc []byte) {
+	var n [binary.MaxVarintLen64]byte
+	f.h.Write(n[:binary.PutUvarint(n[:], uint64(len(enc)))])
+	f.h.Write(enc)
+}
+
+func (f *fingerprinter) sum() string { return "sha256:" + hex.EncodeToString(f.h.Sum(nil)) }
+
+// appendInvitation encodes the fields that make an invitation what it is
+// for a plan: id, email key, status and the compared attributes. Fields are
+// length-prefixed so no two invitations encode the same. scratch is reused
+// for sorting lists.
+func appendInvitation(buf []byte, scratch []string, key string, inv *providers.Invitation) ([]byte, []string) {
+	field := func(s string) {
+		buf = strconv.AppendInt(buf, int64(len(s)), 10)
+		buf = append(buf, ':')
+		buf = append(buf, s...)
+	}
 	list := func(s []string) {
-		s = setOf(s)
-		fmt.Fprintf(buf, "[%d]", len(s))
-		for _, v := range s {
+		scratch = append(scratch[:0], s...)
+		slices.Sort(scratch)
+		scratch = slices.Compact(scratch)
+		buf = append(buf, '[')
+		buf = strconv.AppendInt(buf, int64(len(scratch)), 10)
+		for _, v := range scratch {
 			field(v)
 		}
 	}
+	field(inv.ID)
+	field(key)
+	field(string(inv.Status))
+	field(inv.RawStatus)
+	field(inv.AuthType)
 	list(inv.OrgRoles)
-	roles := make([]string, len(inv.ServiceRoles))
-	for i, r := range inv.ServiceRoles {
-		roles[i] = r.Link + "=" + r.Role
-	}
-	list(roles)
 	list(inv.Groups)
+	scratch = scratch[:0]
+	for _, r := range inv.ServiceRoles {
+		scratch = append(scratch, r.Link+"="+r.Role)
+	}
+	list(scratch)
 	field(inv.CreatorID)
 	if !inv.ExpiresAt.IsZero() {
-		field(inv.ExpiresAt.UTC().Format("2006-01-02T15:04:05.999999999Z"))
+		buf = inv.ExpiresAt.UTC().AppendFormat(buf, time.RFC3339Nano)
 	}
+	return buf, scratch
 }
 
 // StaleError is returned by CheckPlan when invitations a saved plan acts on

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -93,8 +94,15 @@ func TestLoadPlanRefuses(t *testing.T) {
 }
 
 func TestFingerprint(t *testing.T) {
-	_, current := samplePlan(t)
+	plan, current := samplePlan(t)
 	fp := Fingerprint(current)
+	if plan.Fingerprint != fp {
+		t.Errorf("Compute's fingerprint %s != Fingerprint's %s", plan.Fingerprint, fp)
+	}
+	dup := append(slices.Clone(current), inv("i-1b", "ADA@example.com", providers.StatusRevoked))
+	if p2, err := Compute(nil, dup, Options{Now: now, MaxRevoke: "100%"}); err != nil || p2.Fingerprint != Fingerprint(dup) {
+		t.Errorf("with two invitations for one email: Compute %s, Fingerprint %s (%v)", p2.Fingerprint, Fingerprint(dup), err)
+	}
 	rev := make([]providers.Invitation, len(current))
 	for i := range current {
 		rev[len(current)-1-i] = current[i]

@@ -19,32 +19,46 @@ func ValidateMembers(members []sources.Member, caps providers.Capabilities) erro
 	seen := make(map[string]int, len(members))
 	for i := range members {
 		m := &members[i]
-		at := func(column, msg string, args ...any) {
-			ps = append(ps, sources.Problem{File: m.Origin.File, Row: m.Origin.Row, Column: column, Message: fmt.Sprintf(msg, args...)})
-		}
 		k := sources.Key(m.Email)
 		if j, ok := seen[k]; ok {
-			at("email", "duplicate of row %d", members[j].Origin.Row)
-		} else {
-			seen[k] = i
+			ps = append(ps, duplicateProblem(m, &members[j]))
+			continue
 		}
-		if caps.Groups && caps.MaxGroups > 0 && len(m.Groups) > caps.MaxGroups {
-			at("groups", "%d groups; the provider allows at most %d", len(m.Groups), caps.MaxGroups)
-		}
-		if caps.Expiry && m.ExpiresInDays != 0 {
-			lo, hi := caps.MinExpiryDays, caps.MaxExpiryDays
-			if (lo > 0 && m.ExpiresInDays < lo) || (hi > 0 && m.ExpiresInDays > hi) {
-				at("expires_in_days", "%d days; the provider allows %d..%d", m.ExpiresInDays, lo, hi)
-			}
-		}
+		seen[k] = i
+		ps = appendLimitProblems(ps, m, caps)
 	}
 	if len(ps) == 0 {
 		return nil
 	}
+	sortProblems(ps)
+	return ps
+}
+
+func duplicateProblem(m, first *sources.Member) sources.Problem {
+	return sources.Problem{File: m.Origin.File, Row: m.Origin.Row, Column: "email", Message: fmt.Sprintf("duplicate of row %d", first.Origin.Row)}
+}
+
+// appendLimitProblems checks one member against the provider's limits.
+func appendLimitProblems(ps sources.Problems, m *sources.Member, caps providers.Capabilities) sources.Problems {
+	at := func(column, msg string, args ...any) {
+		ps = append(ps, sources.Problem{File: m.Origin.File, Row: m.Origin.Row, Column: column, Message: fmt.Sprintf(msg, args...)})
+	}
+	if caps.Groups && caps.MaxGroups > 0 && len(m.Groups) > caps.MaxGroups {
+		at("groups", "%d groups; the provider allows at most %d", len(m.Groups), caps.MaxGroups)
+	}
+	if caps.Expiry && m.ExpiresInDays != 0 {
+		lo, hi := caps.MinExpiryDays, caps.MaxExpiryDays
+		if (lo > 0 && m.ExpiresInDays < lo) || (hi > 0 && m.ExpiresInDays > hi) {
+			at("expires_in_days", "%d days; the provider allows %d..%d", m.ExpiresInDays, lo, hi)
+		}
+	}
+	return ps
+}
+
+func sortProblems(ps sources.Problems) {
 	slices.SortStableFunc(ps, func(a, b sources.Problem) int {
 		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Row, b.Row), cmp.Compare(a.Column, b.Column))
 	})
-	return ps
 }
 
 // IgnoredAttributes returns one warning per roster attribute that some
