@@ -3,9 +3,135 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/rs/zerolog"
+
+	"github.com/invitesync/invitesync/providers"
+	"github.com/invitesync/invitesync/sources"
 )
 
-func runDump(_ context.Context, _ []string, _, _ io.Writer) (int, error) {
-	return exitFailed, errors.New("'dump' is not there yet")
+// runDump writes the upstream's pending and accepted invitations as a roster
+// file, e.g. to start a roster from what an org already has. The file passes
+// `invitesync validate` (an empty org gives an empty roster, which validate
+// accepts only with --allow-empty).
+func runDump(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
+	fs := flag.NewFlagSet("dump", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: invitesync dump --provider NAME --out FILE.{csv,xlsx,yaml} [provider flags]\n\nflags:")
+		fs.SetOutput(stderr)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+	}
+	pf := addProviderFlags(fs)
+	var out, logFormat, logLevel, config string
+	fs.StringVar(&out, "out", "", "roster file to write: .csv, .xlsx or .yaml")
+	fs.StringVar(&logFormat, "log-format", "", "console or json (default: console on a terminal, json otherwise)")
+	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&config, "config", "", "YAML file of flags (flag name: value); the command line wins")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.Usage()
+			return exitOK, nil
+		}
+		return exitInvalid, withCode(exitInvalid, err)
+	}
+	if fs.NArg() > 0 {
+		return exitInvalid, usageErrorf("unexpected argument %q", fs.Arg(0))
+	}
+	if config != "" {
+		if err := applyConfig(fs, config); err != nil {
+			return exitInvalid, err
+		}
+	}
+	if out == "" {
+		return exitInvalid, usageErrorf("--out is required (a .csv, .xlsx or .yaml file)")
+	}
+	switch strings.ToLower(filepath.Ext(out)) {
+	case ".csv", ".xlsx", ".yaml", ".yml":
+	default:
+		return exitInvalid, usageErrorf("--out %s: want a .csv, .xlsx or .yaml file", out)
+	}
+	log, err := newLogger(stderr, logFormat, logLevel)
+	if err != nil {
+		return exitInvalid, err
+	}
+	p, err := pf.build(log, nil)
+	if err != nil {
+		return exitInvalid, err
+	}
+	invs, err := p.List(ctx)
+	if err != nil {
+		return exitFailed, fmt.Errorf("upstream could not be read: %w", err)
+	}
+	members := rosterOf(invs, p.Capabilities(), log)
+	if err := sources.WriteFile(out, members); err != nil {
+		return exitFailed, err
+	}
+	if len(members) == 0 {
+		log.Warn().Str("provider", p.Name()).Msg("no pending or accepted invitations: the roster is empty (validate and plan need --allow-empty)")
+	}
+	fmt.Fprintf(stdout, "%s: %d people from %s %s\n", out, len(members), p.Name(), p.Organization())
+	return exitOK, nil
+}
+
+// rosterOf turns pending and accepted invitations into roster members, one
+// per email (an accepted invitation wins over a pending one, then the newest),
+// sorted by email. Attributes the provider does not report stay empty; an
+// auth type a roster cannot hold is dropped with a warning.
+func rosterOf(invs []providers.Invitation, caps providers.Capabilities, log zerolog.Logger) []sources.Member {
+	best := map[string]providers.Invitation{}
+	for _, inv := range invs {
+		if inv.Status != providers.StatusPending && inv.Status != providers.StatusAccepted {
+			continue
+		}
+		k := sources.Key(inv.Email)
+		if k == "" {
+			continue
+		}
+		cur, ok := best[k]
+		if !ok || better(inv, cur) {
+			best[k] = inv
+		}
+	}
+	members := make([]sources.Member, 0, len(best))
+	for _, inv := range best {
+		m := sources.Member{Email: strings.TrimSpace(inv.Email)}
+		if caps.AuthType {
+			switch inv.AuthType {
+			case "", sources.AuthLocal, sources.AuthSSO:
+				m.AuthType = inv.AuthType
+			default:
+				log.Warn().Str("email", m.Email).Str("auth_type", inv.AuthType).Msg("auth type unknown to rosters: left empty (upstream default)")
+			}
+		}
+		if caps.OrgRoles {
+			m.OrgRoles = inv.OrgRoles
+		}
+		if caps.ServiceRoles {
+			for _, sr := range inv.ServiceRoles {
+				m.ServiceRoles = append(m.ServiceRoles, sources.ServiceRole{Link: sr.Link, Role: sr.Role})
+			}
+		}
+		if caps.Groups {
+			m.Groups = inv.Groups
+		}
+		members = append(members, m)
+	}
+	sort.Slice(members, func(i, j int) bool { return sources.Key(members[i].Email) < sources.Key(members[j].Email) })
+	return members
+}
+
+// better says whether a should stand for its email rather than b.
+func better(a, b providers.Invitation) bool {
+	if (a.Status == providers.StatusAccepted) != (b.Status == providers.StatusAccepted) {
+		return a.Status == providers.StatusAccepted
+	}
+	return a.CreatedAt.After(b.CreatedAt)
 }
