@@ -427,3 +427,16 @@ func TestLatency(t *testing.T) {
 	// but they must still answer.
 	wantStatus(t, "stats", c.do("GET", "/_emulator/stats", nil, nil), 200)
 }
+
+// The counters include a request by the time its answer arrives.
+func TestStatsCountedBeforeAnswer(t *testing.T) {
+	s, c := start(t, Config{})
+	c.token()
+	for i := 1; i <= 300; i++ {
+		wantStatus(t, "list", c.csp("GET", cspPath("o"), nil), 200)
+		st := s.Stats()
+		if st.Requests != int64(i+1) || st.ByRoute[cspInvitationsGET] != int64(i) || st.ByStatus["200"] != int64(i+1) {
+			t.Fatalf("after %d answers: %+v", i, st)
+		}
+	}
+}

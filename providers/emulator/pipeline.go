@@ -81,10 +81,12 @@ func (s *Server) serve(rt *route, w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Request-Id", rc.id)
 	}
 	rk := routeKey(rt, r)
-	rec := &recorder{ResponseWriter: w}
+	// Counters move before the answer leaves (the request now, its status in
+	// WriteHeader), so a client that reads Stats right after an answer sees it.
+	s.stats.arrived(rk)
+	rec := &recorder{ResponseWriter: w, stats: &s.stats}
 	fault := ""
 	defer func() {
-		s.stats.record(rk, rec.status, fault)
 		s.log.Debug().Str("request_id", rc.id).Str("method", r.Method).Str("path", r.URL.Path).
 			Str("route", rk).Int("status", rec.status).Str("fault", fault).
 			Dur("latency", time.Since(start)).Msg("request")
@@ -120,6 +122,9 @@ func (s *Server) serve(rt *route, w http.ResponseWriter, r *http.Request) {
 
 	kind, applyFirst := s.faults.draw(rt.write)
 	fault = kind
+	if kind != "" {
+		s.stats.faulted(kind)
+	}
 	switch kind {
 	case Fault429:
 		s.writeTooMany(rec, rt.api, rc, 1)
@@ -173,22 +178,25 @@ func resetConn(w http.ResponseWriter) {
 	_ = conn.Close()
 }
 
-// recorder remembers the status code written.
+// recorder remembers the status code written and counts it before the
+// answer goes out.
 type recorder struct {
 	http.ResponseWriter
+	stats  *counters
 	status int
 }
 
 func (r *recorder) WriteHeader(code int) {
 	if r.status == 0 {
 		r.status = code
+		r.stats.answered(code)
 	}
 	r.ResponseWriter.WriteHeader(code)
 }
 
 func (r *recorder) Write(b []byte) (int, error) {
 	if r.status == 0 {
-		r.status = http.StatusOK
+		r.WriteHeader(http.StatusOK)
 	}
 	return r.ResponseWriter.Write(b)
 }

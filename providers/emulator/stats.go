@@ -51,17 +51,26 @@ func (c *counters) reset() {
 	c.mu.Unlock()
 }
 
-func (c *counters) record(route string, status int, fault string) {
+// arrived counts a request as it comes in.
+func (c *counters) arrived(route string) {
 	c.mu.Lock()
 	c.requests++
 	c.byRoute[route]++
-	if status != 0 {
-		c.byStatus[strconv.Itoa(status)]++
-	}
-	if fault != "" {
-		c.faults++
-		c.byFault[fault]++
-	}
+	c.mu.Unlock()
+}
+
+// answered counts a status code as it is written.
+func (c *counters) answered(status int) {
+	c.mu.Lock()
+	c.byStatus[strconv.Itoa(status)]++
+	c.mu.Unlock()
+}
+
+// faulted counts an injected fault as it is decided.
+func (c *counters) faulted(kind string) {
+	c.mu.Lock()
+	c.faults++
+	c.byFault[kind]++
 	c.mu.Unlock()
 }
 
