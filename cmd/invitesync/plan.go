@@ -362,7 +362,7 @@ func runReconcile(ctx context.Context, mode string, args []string, stdout, stder
 			return exitFailed, err
 		}
 		if !ok {
-			return exitInvalid, withCode(exitInvalid, errors.New("not confirmed; nothing applied"))
+			return exitFailed, errors.New("not confirmed; nothing applied")
 		}
 	}
 	total := 0
