@@ -1,15 +1,3 @@
-// Package emulator serves the three upstream invitation APIs invitesync talks
-// to (Confluent Cloud IAM v2, VMware Cloud Services, Confluent on Azure) from
-// one in-memory store, on loopback, with no credentials and no network. Tests,
-// benchmarks and `make demo` run against it over real sockets.
-//
-// Wire shapes follow /work/shared/upstream-apis.md; where that page says
-// UNCONFIRMED, the emulator follows the lead's decisions (contracts.md) and the
-// code says "emulator guess" at each such place, so it is easy to change.
-//
-// Besides the APIs it offers a token-bucket rate limit, deterministic fault
-// injection, per-request latency, request counting, optional persistence and a
-// few control endpoints under /_emulator/ (see control.go).
 package emulator
 
 import (
