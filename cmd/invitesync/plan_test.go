@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/invitesync/invitesync/providers/emulator"
 )
@@ -347,5 +349,122 @@ func TestPrintConfig(t *testing.T) {
 	r = runCLI(t, "plan", "--config", cfg, "--print-config")
 	if r.code != exitInvalid || strings.Contains(r.stderr+r.stdout, "hunter2") {
 		t.Errorf("secret in config: %v", r)
+	}
+}
+
+// An apply interrupted (SIGINT) or killed (SIGKILL) mid-run and run again
+// converges: all 2,000 people invited exactly once. This runs the real binary.
+func TestApplyInterruptedResumes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "invitesync")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	srv, url := cliEmulator(t, emulator.Config{Latency: 5 * time.Millisecond})
+	srv.Reset() // unlimited, empty
+	dir := t.TempDir()
+	const n = 2000
+	var roster strings.Builder
+	roster.WriteString("email,auth_type\n")
+	for i := range n {
+		fmt.Fprintf(&roster, "person%04d@example.com,AUTH_TYPE_SSO\n", i)
+	}
+	rosterPath := filepath.Join(dir, "roster.csv")
+	os.WriteFile(rosterPath, []byte(roster.String()), 0o644)
+	ledger := filepath.Join(dir, "ledger.jsonl")
+	apply := func(report string) *exec.Cmd {
+		cmd := exec.Command(bin, "apply", "--yes", "--roster", rosterPath, "--provider", "confluent", "--endpoint", url,
+			"--rate", "100000", "--concurrency", "16", "--ledger", ledger, "--report", filepath.Join(dir, report),
+			"--no-progress", "--log-level", "warn")
+		cmd.Env = os.Environ() // the emulator's credentials, set by cliEmulator
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("%s output:\n%s", report, out.String())
+			}
+		})
+		return cmd
+	}
+	creates := func() int64 { return srv.Stats().ByRoute["POST /iam/v2/invitations"] }
+	// interrupt starts an apply and signals it once `after` more creates arrived.
+	interrupt := func(report string, sig os.Signal, after int64) int {
+		cmd := apply(report)
+		start := creates()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(2 * time.Minute)
+		for creates()-start < after {
+			if time.Now().After(deadline) {
+				cmd.Process.Kill()
+				t.Fatalf("%s: only %d creates after 2 minutes", report, creates()-start)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		if err := cmd.Process.Signal(sig); err != nil {
+			t.Fatal(err)
+		}
+		cmd.Wait()
+		return cmd.ProcessState.ExitCode()
+	}
+
+	// SIGINT: in-flight creates finish, the rest are skipped, the report is written, exit 1.
+	if code := interrupt("int", os.Interrupt, 300); code != exitFailed {
+		t.Errorf("after SIGINT: exit %d, want 1", code)
+	}
+	doc := readReport(t, filepath.Join(dir, "int"))
+	statuses := map[string]int{}
+	for _, a := range doc["actions"].([]any) {
+		statuses[a.(map[string]any)["status"].(string)]++
+	}
+	pending := srv.Stats().Invitations[emulator.APIConfluent].Pending
+	if statuses["skipped"] == 0 || statuses["failed"] != 0 || statuses["done"] != pending {
+		t.Errorf("after SIGINT: report statuses %v, %d invitations upstream", statuses, pending)
+	}
+
+	// SIGKILL: no report, no goodbye; the ledger and the upstream hold what happened.
+	if code := interrupt("kill", os.Kill, 300); code != -1 {
+		t.Errorf("after SIGKILL: exit %d, want -1 (killed)", code)
+	}
+	st := srv.Stats()
+	if got := st.Invitations[emulator.APIConfluent].Pending; got >= n || got <= pending {
+		t.Fatalf("after SIGKILL: %d invited; want between %d and %d: the kill did not land mid-run", got, pending, n)
+	}
+
+	cmd := apply("resume")
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("resume: %v", err)
+	}
+	st = srv.Stats()
+	if got := st.Invitations[emulator.APIConfluent].Pending; got != n {
+		t.Errorf("after resume: %d pending invitations, want %d", got, n)
+	}
+	if st.DuplicateCreates != 0 {
+		t.Errorf("duplicate_creates = %d, want 0", st.DuplicateCreates)
+	}
+	// The ledger names each created invitation once (a kill may lose the last line, never add one twice).
+	data, err := os.ReadFile(ledger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var e struct{ ID string }
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("ledger line %q: %v", line, err)
+		}
+		if ids[e.ID] {
+			t.Errorf("ledger lists %s twice", e.ID)
+		}
+		ids[e.ID] = true
+	}
+	if len(ids) < n-16 || len(ids) > n {
+		t.Errorf("ledger has %d ids for %d invitations", len(ids), n)
+	}
+	if r := runCLI(t, "plan", "--roster", rosterPath, "--provider", "confluent", "--endpoint", url, "--report", filepath.Join(dir, "final"), "--no-progress"); r.code != exitOK {
+		t.Errorf("final plan: %v", r)
 	}
 }
