@@ -224,6 +224,11 @@ func runReconcile(ctx context.Context, mode string, args []string, stdout, stder
 		}
 		return exitOK, nil
 	}
+	if _, isFile := stderr.(*os.File); !isFile {
+		// Apply's workers log concurrently: a file takes each line in one
+		// write(2), any other writer (a test's buffer) needs a lock.
+		stderr = zerolog.SyncWriter(stderr)
+	}
 	log, err := newLogger(stderr, rf.logFormat, rf.logLevel)
 	if err != nil {
 		return exitInvalid, err
