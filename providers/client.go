@@ -278,7 +278,7 @@ func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 	for attempt := 1; ; attempt++ {
 		if err := c.wait(ctx); err != nil {
 			if last != nil {
-				return nil, last
+				return nil, stopped(last, err)
 			}
 			return nil, &Error{Method: req.Method, Path: req.Path, Attempts: attempt - 1, Err: err}
 		}
@@ -312,10 +312,16 @@ func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 		}
 		if !out.paused { // a pause is slept through by wait()
 			if err := sleep(ctx, c.backoff(attempt)); err != nil {
-				return nil, e
+				return nil, stopped(e, err)
 			}
 		}
 	}
+}
+
+// stopped is the last answer of a request whose retries ctx cut short:
+// errors.As finds the *Error, errors.Is the context's error.
+func stopped(last, ctxErr error) error {
+	return fmt.Errorf("%w (retries stopped: %w)", last, ctxErr)
 }
 
 type outcome struct {
@@ -328,7 +334,6 @@ type outcome struct {
 
 // attempt sends req once and classifies what came back.
 func (c *Client) attempt(ctx context.Context, req Request, target *url.URL, n int) outcome {
-	start := time.Now()
 	e := &Error{Method: req.Method, Path: req.Path, Attempts: n}
 	var body io.Reader
 	if req.Body != nil {
@@ -360,11 +365,12 @@ func (c *Client) attempt(ctx context.Context, req Request, target *url.URL, n in
 					e.Err = fmt.Errorf("credential exchange: %w", ae)
 				}
 			}
-			c.record(ctx, req, n, start, 0, "", e)
+			// Not recorded: nothing was sent (the exchange recorded its own attempts).
 			return outcome{err: e}
 		}
 	}
 
+	start := time.Now()
 	resp, err := c.hc.Do(hr)
 	var raw []byte
 	if err == nil {
