@@ -99,3 +99,12 @@ func retryableStatus(code int) bool {
 func notAppliedStatus(code int) bool {
 	return code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable
 }
+
+// NotAttempted fills the results of requests a cancelled Create never got
+// to, so none of them reads as a success; it returns err.
+func NotAttempted(out []CreateResult, reqs []InviteRequest, err error) error {
+	for i := range out {
+		out[i] = CreateResult{Email: reqs[i].Email, Err: fmt.Errorf("create %s: not attempted: %w", reqs[i].Email, err)}
+	}
+	return err
+}

@@ -260,7 +260,7 @@ func (c *Client) Create(ctx context.Context, reqs []providers.InviteRequest) ([]
 	out := make([]providers.CreateResult, len(reqs))
 	for i, r := range reqs {
 		if err := ctx.Err(); err != nil {
-			return out, err
+			return out, providers.NotAttempted(out[i:], reqs[i:], err)
 		}
 		out[i] = c.createOne(ctx, r)
 	}

@@ -132,7 +132,7 @@ func (c *Client) WhoAmI(ctx context.Context) (string, error) {
 	if err := json.Unmarshal(resp.Body, &u); err != nil {
 		return "", fmt.Errorf("who am I: decode: %w", err)
 	}
-	who := cmp(u.Username, u.Email)
+	who := firstNonEmpty(u.Username, u.Email)
 	if who == "" {
 		return "", errors.New("who am I: loggedin/user names no username")
 	}
@@ -189,11 +189,20 @@ func (c *Client) Create(ctx context.Context, reqs []providers.InviteRequest) ([]
 		}
 		groups[k] = append(groups[k], i)
 	}
+	done := make([]bool, len(reqs))
 	for _, k := range order {
 		idx := groups[k]
 		for len(idx) > 0 {
 			if err := ctx.Err(); err != nil {
+				for i := range out {
+					if !done[i] && out[i].Err == nil {
+						out[i].Err = fmt.Errorf("create %s: not attempted: %w", reqs[i].Email, err)
+					}
+				}
 				return out, err
+			}
+			for _, i := range idx[:min(len(idx), c.batch)] {
+				done[i] = true
 			}
 			n := min(len(idx), c.batch)
 			c.createBatch(ctx, reqs, idx[:n], out)
@@ -529,7 +538,7 @@ func epochMillis(ms int64) time.Time {
 	return time.UnixMilli(ms).UTC()
 }
 
-func cmp(a, b string) string {
+func firstNonEmpty(a, b string) string {
 	if a != "" {
 		return a
 	}
@@ -557,7 +566,7 @@ func decodeError(_ int, _ http.Header, body []byte) providers.APIError {
 	if json.Unmarshal(body, &e) != nil {
 		return providers.APIError{}
 	}
-	return providers.APIError{Code: cmp(e.ErrorCode, e.CspErrorCode), Message: e.Message, RequestID: e.RequestID}
+	return providers.APIError{Code: firstNonEmpty(e.ErrorCode, e.CspErrorCode), Message: e.Message, RequestID: e.RequestID}
 }
 
 // tokenSource exchanges the API token for access tokens and refreshes them

@@ -11,6 +11,7 @@ package providertest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -59,6 +60,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("CreateLimits", func(t *testing.T) { testCreateLimits(t, h) })
 	t.Run("DuplicateCreate", func(t *testing.T) { testDuplicateCreate(t, h) })
 	t.Run("CreateOverExpired", func(t *testing.T) { testCreateOverExpired(t, h) })
+	t.Run("CreateCancelled", func(t *testing.T) { testCreateCancelled(t, h) })
 	t.Run("Revoke", func(t *testing.T) { testRevoke(t, h) })
 	t.Run("RevokeMissing", func(t *testing.T) { testRevokeMissing(t, h) })
 	t.Run("RevokeUnsupported", func(t *testing.T) { testRevokeUnsupported(t, h) })
@@ -475,6 +477,31 @@ func testCreateOverExpired(t *testing.T, h Harness) {
 	}
 	if d := e.emu.Stats().DuplicateCreates; d != 0 {
 		t.Fatalf("duplicate_creates = %d, want 0", d)
+	}
+}
+
+// testCreateCancelled: a Create whose context is already done sends
+// nothing, and no result reads as a success.
+func testCreateCancelled(t *testing.T, h Harness) {
+	e := newEnv(t, h, envOptions{})
+	p := e.provider(providers.Config{}, false)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	reqs := []providers.InviteRequest{inviteFor(p.Capabilities(), "a@example.com"), inviteFor(p.Capabilities(), "b@example.com")}
+	res, err := p.Create(ctx, reqs)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Create = %v, want context.Canceled", err)
+	}
+	if len(res) != len(reqs) {
+		t.Fatalf("%d results for %d requests", len(res), len(reqs))
+	}
+	for i, r := range res {
+		if r.Email != reqs[i].Email || !errors.Is(r.Err, context.Canceled) {
+			t.Errorf("result %d = %+v, want %s failed with context.Canceled", i, r, reqs[i].Email)
+		}
+	}
+	if n := e.emu.Stats().Requests; n != 0 {
+		t.Errorf("a cancelled Create made %d requests", n)
 	}
 }
 
