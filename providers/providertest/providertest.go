@@ -702,7 +702,9 @@ func testRateLimitStorm(t *testing.T, h Harness) {
 		}
 	}
 	st := e.emu.Stats()
-	if st.RateLimited == 0 {
+	// Confluent's X-RateLimit-Remaining/Reset may let the client stay under
+	// the limit with no 429 at all; the others only learn from 429s.
+	if st.RateLimited == 0 && h.API != emulator.APIConfluent {
 		t.Fatalf("no 429 at all: the storm did not happen")
 	}
 	if st.DuplicateCreates != 0 || st.Invitations[h.API].Pending != n {
