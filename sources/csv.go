@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 )
 
 const csvReadSize = 64 << 10
@@ -48,8 +47,7 @@ func readCSV(r io.Reader, size int64, v *validator) error {
 	cr.Comma = delim
 	cr.FieldsPerRecord = -1 // ragged rows are checked here, with a clearer message
 	cr.ReuseRecord = true
-	var index []int // header position -> column (or posIgnored/posUnnamed)
-	var colPos [numColumns]int
+	t := &table{v: v}
 	for {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
@@ -68,45 +66,16 @@ func readCSV(r io.Reader, size int64, v *validator) error {
 			// The reader resumes on the next line, so later rows are still checked.
 			v.add(pe.StartLine, -1, "", "", "broken CSV quoting: %v (line %d, column %d); a field with %q, %q or a line break must be wholly in double quotes, and a quote inside it doubled",
 				pe.Err, pe.Line, pe.Column, string(delim), `"`)
-			if index == nil {
+			if !t.haveHeader() {
 				return nil // without a header the rest cannot be read
 			}
 			continue
 		}
 		line, _ := cr.FieldPos(0)
-		if index == nil {
-			if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
-				continue // a blank line before the header
-			}
-			index = v.header(line, rec, noCell)
-			colPos = positions(index)
-			continue
-		}
-		row := headerRow(line, &colPos)
-		for pos, val := range rec {
-			c := posUnnamed
-			if pos < len(index) {
-				c = index[pos]
-			}
-			switch {
-			case c >= 0:
-				row.cells[c].text = val
-			case c == posIgnored && strings.TrimSpace(val) != "":
-				row.other = true
-			case c == posUnnamed && strings.TrimSpace(val) != "":
-				row.other = true
-				v.unnamed(line, pos, "")
-			}
-		}
-		if row.blank() {
-			continue
-		}
-		v.row(&row)
+		t.add(line, rec)
 	}
 	return nil
 }
-
-func noCell(int) string { return "" }
 
 // detectDelimiter picks ',' or ';' by which occurs more often, outside
 // quotes, in the header line (a European Excel writes ';').

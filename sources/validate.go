@@ -162,6 +162,67 @@ func (v *validator) header(row int, names []string, cellRef func(pos int) string
 	return index
 }
 
+// table turns the rows of a CSV file or a sheet into rawRows for the
+// validator: the first row that is not blank is the header.
+type table struct {
+	v      *validator
+	sheet  string                    // XLSX only
+	ref    func(row, pos int) string // XLSX only: the cell reference of a position
+	index  []int                     // header position -> column, posIgnored or posUnnamed
+	colPos [numColumns]int           // column -> header position, -1 when absent
+}
+
+func (t *table) haveHeader() bool { return t.index != nil }
+
+func (t *table) cell(row, pos int) string {
+	if t.ref == nil {
+		return ""
+	}
+	return t.ref(row, pos)
+}
+
+// add takes one row: the header first, then members. Blank rows are skipped.
+func (t *table) add(num int, cols []string) {
+	if t.index == nil {
+		if blankCells(cols) {
+			return // blank rows above the header
+		}
+		t.index = t.v.header(num, cols, func(pos int) string { return t.cell(num, pos) })
+		t.colPos = positions(t.index)
+		return
+	}
+	row := headerRow(num, &t.colPos)
+	row.sheet, row.ref = t.sheet, t.ref
+	for pos, val := range cols {
+		c := posUnnamed
+		if pos < len(t.index) {
+			c = t.index[pos]
+		}
+		switch {
+		case c >= 0:
+			row.cells[c].text = val
+		case strings.TrimSpace(val) == "":
+		case c == posIgnored:
+			row.other = true
+		case c == posUnnamed:
+			row.other = true
+			t.v.unnamed(num, pos, t.cell(num, pos))
+		}
+	}
+	if !row.blank() {
+		t.v.row(&row)
+	}
+}
+
+func blankCells(cols []string) bool {
+	for _, c := range cols {
+		if strings.TrimSpace(c) != "" {
+			return false
+		}
+	}
+	return true
+}
+
 // unnamed reports a value in a column the header does not name.
 func (v *validator) unnamed(row, pos int, cell string) {
 	if v.opts.AllowExtraColumns {

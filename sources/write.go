@@ -137,6 +137,9 @@ func writeXLSX(w io.Writer, members []Member) (err error) {
 		c := cells(&members[i])
 		for j, s := range c {
 			row[j] = s
+			if s == "" {
+				row[j] = nil // no cell at all, as a spreadsheet application writes it
+			}
 		}
 		if d := members[i].ExpiresInDays; d != 0 {
 			row[colExpires] = d // a number, as a person would type it

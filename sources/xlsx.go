@@ -78,60 +78,49 @@ func readXLSX(f *os.File, size int64, v *validator) (err error) {
 	}
 	defer rows.Close()
 
-	ref := cellRefs(sheet)
-	var index []int
-	var colPos [numColumns]int
-	rowNum := 0
-	for rows.Next() {
-		rowNum++ // Next visits every row number, also the rows the file leaves out
-		cols, err := rows.Columns()
-		if err != nil {
-			v.add(rowNum, -1, "", "", "cannot read row: %v", err)
-			continue
-		}
-		if index == nil {
-			if blankCells(cols) {
-				continue // rows above the header
-			}
-			index = v.header(rowNum, cols, func(pos int) string { return ref(rowNum, pos) })
-			colPos = positions(index)
-			continue
-		}
-		row := headerRow(rowNum, &colPos)
-		row.sheet, row.ref = sheet, ref
-		for pos, val := range cols {
-			c := posUnnamed
-			if pos < len(index) {
-				c = index[pos]
-			}
-			switch {
-			case c >= 0:
-				row.cells[c].text = val
-			case c == posIgnored && strings.TrimSpace(val) != "":
-				row.other = true
-			case c == posUnnamed && strings.TrimSpace(val) != "":
-				row.other = true
-				v.unnamed(rowNum, pos, ref(rowNum, pos))
-			}
-		}
-		if row.blank() {
-			continue
-		}
-		v.row(&row)
+	// excelize decodes the sheet XML while the previous rows are validated:
+	// decoding is most of the time, and a roster's rows are independent.
+	type sheetRow struct {
+		num  int
+		cols []string
+		err  error
 	}
-	if err := rows.Error(); err != nil {
-		v.add(rowNum+1, -1, "", "", "cannot read the sheet past row %d: %v", rowNum, err)
+	const batchRows = 512
+	batches := make(chan []sheetRow, 4)
+	var (
+		lastRow int
+		iterErr error
+	)
+	go func() {
+		defer close(batches) // after lastRow and iterErr are set
+		batch := make([]sheetRow, 0, batchRows)
+		num := 0
+		for rows.Next() {
+			num++ // Next visits every row number, also the rows the file leaves out
+			cols, err := rows.Columns()
+			batch = append(batch, sheetRow{num, cols, err})
+			if len(batch) == batchRows {
+				batches <- batch
+				batch = make([]sheetRow, 0, batchRows)
+			}
+		}
+		batches <- batch
+		lastRow, iterErr = num, rows.Error()
+	}()
+	t := &table{v: v, sheet: sheet, ref: cellRefs(sheet)}
+	for batch := range batches {
+		for _, r := range batch {
+			if r.err != nil {
+				v.add(r.num, -1, "", "", "cannot read row: %v", r.err)
+				continue
+			}
+			t.add(r.num, r.cols)
+		}
+	}
+	if iterErr != nil {
+		v.add(lastRow+1, -1, "", "", "cannot read the sheet past row %d: %v", lastRow, iterErr)
 	}
 	return nil
-}
-
-func blankCells(cols []string) bool {
-	for _, c := range cols {
-		if strings.TrimSpace(c) != "" {
-			return false
-		}
-	}
-	return true
 }
 
 // cellRefs returns a function naming a cell the way Excel does: Sheet1!C7,
