@@ -40,6 +40,15 @@ func TestCSV(t *testing.T) {
 			members: []Member{ada},
 		},
 		{
+			name: "wrong delimiter given",
+			data: "email;groups\nada@example.com;g\n",
+			opts: ReadOptions{Delimiter: ','},
+			want: []string{
+				`1:: missing required column "email"`,
+				`1:email;groups: unknown column "email;groups": is the delimiter wrong? the columns are ` + allColumnsMsg + ", separated by ',' or ';'",
+			},
+		},
+		{
 			name:    "BOM and CRLF",
 			data:    "\ufeffemail,groups\r\nada@example.com,g-eng;g-ops\r\n",
 			members: []Member{ada},

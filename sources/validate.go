@@ -142,7 +142,10 @@ func (v *validator) header(row int, names []string, cellRef func(pos int) string
 		}
 		c := columnIndex(name)
 		if c < 0 {
-			if !v.opts.AllowExtraColumns {
+			if strings.ContainsAny(name, ",;\t") {
+				v.add(row, pos, name, cellRef(pos), "unknown column %q: is the delimiter wrong? the columns are %s, separated by ',' or ';'",
+					name, strings.Join(Columns, ", "))
+			} else if !v.opts.AllowExtraColumns {
 				v.add(row, pos, name, cellRef(pos), "unknown column %q; the columns are %s (or pass --allow-extra-columns)",
 					name, strings.Join(Columns, ", "))
 			}
