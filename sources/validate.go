@@ -135,12 +135,12 @@ func (v *validator) header(row int, names []string, cellRef func(pos int) string
 	first := make(map[int]int, numColumns) // column -> position
 	for pos, raw := range names {
 		index[pos] = posIgnored
-		name := strings.TrimSpace(raw)
+		name := clip(strings.TrimSpace(raw))
 		if name == "" {
 			index[pos] = posUnnamed // fine as long as it stays empty (see unnamed)
 			continue
 		}
-		c := columnIndex(name)
+		c := columnIndex(raw)
 		if c < 0 {
 			if strings.ContainsAny(name, ",;\t") {
 				v.add(row, pos, name, cellRef(pos), "unknown column %q: is the delimiter wrong? the columns are %s, separated by ',' or ';'",
@@ -262,7 +262,10 @@ func (v *validator) row(r *rawRow) {
 		cell := &r.cells[c]
 		if !utf8.ValidString(cell.text) || !allValid(cell.items) {
 			at(c, "%s is not valid UTF-8 text; save the file as UTF-8", Columns[c])
-			cell.text, cell.items = strings.ToValidUTF8(cell.text, "\uFFFD"), nil
+			cell.text = strings.ToValidUTF8(cell.text, "\uFFFD")
+			for i, it := range cell.items {
+				cell.items[i] = strings.ToValidUTF8(it, "\uFFFD")
+			}
 		}
 	}
 
@@ -293,7 +296,7 @@ func (v *validator) row(r *rawRow) {
 	} else if t := strings.ToUpper(strings.TrimSpace(a.text)); t != "" {
 		if t != AuthLocal && t != AuthSSO {
 			at(colAuthType, "auth_type %q is not allowed; use %s, %s or leave it empty for the upstream default",
-				strings.TrimSpace(a.text), AuthLocal, AuthSSO)
+				clip(strings.TrimSpace(a.text)), AuthLocal, AuthSSO)
 		} else {
 			m.AuthType = t
 		}
@@ -306,7 +309,7 @@ func (v *validator) row(r *rawRow) {
 		link, role, ok := strings.Cut(item, "=")
 		link, role = strings.TrimSpace(link), strings.TrimSpace(role)
 		if !ok || link == "" || role == "" {
-			at(colServiceRoles, "service role %q must be SERVICE_DEFINITION_LINK=ROLE", item)
+			at(colServiceRoles, "service role %q must be SERVICE_DEFINITION_LINK=ROLE", clip(item))
 			continue
 		}
 		sr := ServiceRole{Link: link, Role: role}
@@ -326,7 +329,7 @@ func (v *validator) row(r *rawRow) {
 		d, err := strconv.Atoi(s)
 		switch {
 		case err != nil:
-			at(colExpires, "expires_in_days %q is not a whole number of days (%d..%d)", s, MinExpiryDays, MaxExpiryDays)
+			at(colExpires, "expires_in_days %q is not a whole number of days (%d..%d)", clip(s), MinExpiryDays, MaxExpiryDays)
 		case d < MinExpiryDays || d > MaxExpiryDays:
 			at(colExpires, "expires_in_days %d is out of range; it must be %d..%d", d, MinExpiryDays, MaxExpiryDays)
 		default:
@@ -340,6 +343,20 @@ func (v *validator) row(r *rawRow) {
 		v.members = append(v.members, m)
 	}
 	v.rows++
+}
+
+// clip shortens text from the roster for a message: a problem names the
+// value, it does not echo a megabyte of it.
+func clip(s string) string {
+	const max = 64
+	if len(s) <= max {
+		return s
+	}
+	cut := max - 3
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
 }
 
 func allValid(items []string) bool {

@@ -135,10 +135,12 @@ func TestRules(t *testing.T) {
 				[]string{"a@example.com", "Auth_Type_Local", "", "", "", ""},
 				[]string{"b@example.com", "SAML", "", "", "", ""},
 				[]string{"c@example.com", "sso", "", "", "", ""},
+				[]string{"d@example.com", strings.Repeat("x", 5000), "", "", "", ""},
 			),
 			want: []string{
 				`3:auth_type: auth_type "SAML" is not allowed; use AUTH_TYPE_LOCAL, AUTH_TYPE_SSO or leave it empty for the upstream default`,
 				`4:auth_type: auth_type "sso" is not allowed; use AUTH_TYPE_LOCAL, AUTH_TYPE_SSO or leave it empty for the upstream default`,
+				`5:auth_type: auth_type "` + strings.Repeat("x", 61) + `..." is not allowed; use AUTH_TYPE_LOCAL, AUTH_TYPE_SSO or leave it empty for the upstream default`,
 			},
 		},
 		{
@@ -341,6 +343,34 @@ func TestProblemCap(t *testing.T) {
 				t.Errorf("kept rows %d..%d, want the first ones", ps[0].Row, ps[MaxProblems-1].Row)
 			}
 		})
+	}
+}
+
+// TestColumns keeps the column constants in step with the shared Columns.
+func TestColumns(t *testing.T) {
+	want := map[int]string{colEmail: "email", colAuthType: "auth_type", colOrgRoles: "org_roles",
+		colServiceRoles: "service_roles", colGroups: "groups", colExpires: "expires_in_days"}
+	if len(Columns) != numColumns || len(want) != numColumns {
+		t.Fatalf("%d Columns, %d constants", len(Columns), numColumns)
+	}
+	for c, name := range want {
+		if Columns[c] != name || columnIndex(" "+strings.ToUpper(name)+" ") != c {
+			t.Errorf("column %d is %q, want %q", c, Columns[c], name)
+		}
+	}
+}
+
+func TestClip(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"short", "short"},
+		{strings.Repeat("a", 64), strings.Repeat("a", 64)},
+		{strings.Repeat("a", 65), strings.Repeat("a", 61) + "..."},
+		{strings.Repeat("a", 60) + "ééé", strings.Repeat("a", 60) + "..."}, // never cuts a rune
+	}
+	for _, tc := range tests {
+		if got := clip(tc.in); got != tc.want {
+			t.Errorf("clip(%q) = %q, want %q", tc.in, got, tc.want)
+		}
 	}
 }
 

@@ -108,7 +108,7 @@ func yamlProblems(v *validator, err error) {
 		for _, e := range te.Errors {
 			row, msg := yamlLine(e)
 			if m := yamlUnknownRE.FindStringSubmatch(msg); m != nil {
-				v.add(row, 0, m[1], "", "unknown top-level key %q: a roster has one top-level key, members:", m[1])
+				v.add(row, 0, clip(m[1]), "", "unknown top-level key %q: a roster has one top-level key, members:", clip(m[1]))
 				continue
 			}
 			if strings.Contains(msg, "cannot unmarshal") {
@@ -182,15 +182,15 @@ func yamlItem(v *validator, item *yaml.Node) {
 		c := columnIndex(k.Value)
 		if c < 0 {
 			if !v.opts.AllowExtraColumns {
-				v.add(line, pos, k.Value, "", "unknown key %q; the keys are %s (or pass --allow-extra-columns)",
-					k.Value, strings.Join(Columns, ", "))
+				v.add(line, pos, clip(k.Value), "", "unknown key %q; the keys are %s (or pass --allow-extra-columns)",
+					clip(k.Value), strings.Join(Columns, ", "))
 			}
 			row.other = row.other || !isNull(val)
 			continue
 		}
 		cell := &row.cells[c]
 		if cell.set {
-			v.add(line, pos, Columns[c], "", "duplicate key %q in this member (also line %d)", k.Value, pairs[cell.pos][0].Line)
+			v.add(line, pos, Columns[c], "", "duplicate key %q in this member (also line %d)", clip(k.Value), pairs[cell.pos][0].Line)
 			continue
 		}
 		*cell = rawCell{set: true, pos: pos}
@@ -291,7 +291,7 @@ func yamlListItem(n *yaml.Node, col int) (string, string) {
 			case "role":
 				role = val.Value
 			default:
-				return "", fmt.Sprintf("unknown key %q in a service role; use service_definition_link and role", k.Value)
+				return "", fmt.Sprintf("unknown key %q in a service role; use service_definition_link and role", clip(k.Value))
 			}
 		}
 		return link + "=" + role, ""
