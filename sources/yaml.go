@@ -66,8 +66,12 @@ func readYAML(r io.Reader, size int64, v *validator) error {
 	memo := make(map[*yaml.Node]int)
 	total := 0
 	for i := range doc.Members {
-		total += nodeCount(&doc.Members[i], memo, 0)
-		if total > MaxYAMLNodes {
+		n := nodeCount(&doc.Members[i], memo, 0)
+		if n < 0 {
+			v.add(doc.Members[i].Line, -1, "", "", "a member nests deeper than %d levels: refusing it", maxYAMLDepth)
+			return nil
+		}
+		if total += n; total > MaxYAMLNodes {
 			v.fileProblem("the YAML expands to more than %d nodes through its aliases (an alias bomb?): refusing it", MaxYAMLNodes)
 			return nil
 		}
@@ -78,22 +82,31 @@ func readYAML(r io.Reader, size int64, v *validator) error {
 	return nil
 }
 
+// maxYAMLDepth bounds how deep a member may nest (aliases count as a level);
+// a real member is 4 levels deep.
+const maxYAMLDepth = 64
+
 // nodeCount is the number of nodes n stands for once aliases are expanded,
-// capped just past MaxYAMLNodes; memo makes it linear in the parsed tree.
+// capped just past MaxYAMLNodes, or -1 when it nests deeper than
+// maxYAMLDepth. memo makes it linear in the parsed tree.
 func nodeCount(n *yaml.Node, memo map[*yaml.Node]int, depth int) int {
 	if c, ok := memo[n]; ok {
 		return c
 	}
-	if depth > 100 { // yaml.v3 refuses self-containing anchors; this is a backstop
-		return MaxYAMLNodes + 1
+	if depth > maxYAMLDepth {
+		return -1
 	}
 	c := 1
+	kids := n.Content
 	if n.Kind == yaml.AliasNode && n.Alias != nil {
-		c += nodeCount(n.Alias, memo, depth+1)
+		kids = []*yaml.Node{n.Alias}
 	}
-	for _, k := range n.Content {
-		c += nodeCount(k, memo, depth+1)
-		if c > MaxYAMLNodes {
+	for _, k := range kids {
+		kc := nodeCount(k, memo, depth+1)
+		if kc < 0 {
+			return -1
+		}
+		if c += kc; c > MaxYAMLNodes {
 			break
 		}
 	}

@@ -164,6 +164,11 @@ members:
 			want: []string{"0:: not a YAML file: it holds binary data (NUL bytes)"},
 		},
 		{
+			name: "deep nesting",
+			data: "members:\n  - email: a@example.com\n    groups: " + strings.Repeat("[", 80) + strings.Repeat("]", 80) + "\n",
+			want: []string{"2:: a member nests deeper than 64 levels: refusing it"},
+		},
+		{
 			name: "alias bomb",
 			data: aliasBomb(9),
 			want: []string{fmt.Sprintf("0:: the YAML expands to more than %d nodes through its aliases (an alias bomb?): refusing it", MaxYAMLNodes)},
