@@ -517,3 +517,50 @@ func TestApplyCSPBatches(t *testing.T) {
 		t.Errorf("second plan still changes:\n%s", strings.Join(opsOf(again.Actions), "\n"))
 	}
 }
+
+// BenchmarkApplyAt500rps is design.md's throughput figure: 5,000 creates
+// and 1,000 revokes against an emulator limited to 500 requests/s, the
+// client paced at the same rate, concurrency 16. Targets: rate-ratio (the
+// requests/s achieved over the whole run, who-am-I and list included, over
+// the limit) >= 0.95; 429-pct < 1; extra-list-requests (list requests
+// beyond ceil(1000/100)) 0.
+func BenchmarkApplyAt500rps(b *testing.B) {
+	const creates, revokes, rate = 5000, 1000, 500.0
+	var members []sources.Member
+	for i := range creates {
+		members = append(members, member(fmt.Sprintf("new%04d@example.com", i), auth(sources.AuthSSO)))
+	}
+	var seed emulator.Seed
+	for i := range revokes {
+		seed.Confluent = append(seed.Confluent, emulator.SeedConfluent{Email: fmt.Sprintf("leaver%04d@example.com", i)})
+	}
+	for b.Loop() {
+		b.StopTimer()
+		srv, url := startEmulator(b, emulator.Config{Rate: rate}, seed)
+		p := newConfluent(b, providers.Config{Endpoint: url, Rate: rate})
+		b.StartTimer()
+		start := time.Now()
+		plan, err := planAgainst(b, p, members, Options{MaxRevoke: "100%"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		res, err := Apply(context.Background(), p, plan, ApplyOptions{Concurrency: 16})
+		if err != nil {
+			b.Fatal(err)
+		}
+		elapsed := time.Since(start)
+		b.StopTimer()
+		if s := Summarize(res.Actions); s.Create != creates || s.Revoke != revokes || s.Failed != 0 {
+			b.Fatalf("summary %+v", s)
+		}
+		st := srv.Stats()
+		achieved := float64(st.Requests) / elapsed.Seconds()
+		b.ReportMetric(elapsed.Seconds(), "s/apply")
+		b.ReportMetric(achieved, "req/s")
+		b.ReportMetric(achieved/rate, "rate-ratio")
+		b.ReportMetric(100*float64(st.RateLimited)/float64(st.Requests), "429-pct")
+		b.ReportMetric(float64(st.ByRoute["GET /iam/v2/invitations"]-(revokes+99)/100), "extra-list-requests")
+		srv.Close()
+		b.StartTimer()
+	}
+}

@@ -598,3 +598,60 @@ func TestComputePlanHeader(t *testing.T) {
 		t.Error("bad --max-revoke accepted")
 	}
 }
+
+// TestComputeSortsByKey checks the join's order and grouping on keys that
+// share long prefixes, are prefixes of each other, or are shorter than the
+// 16 bytes the sort keeps inline.
+func TestComputeSortsByKey(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	email := func() string {
+		prefix := []string{"", "a", "averylongsharedprefix.", "averylongsharedprefix.x", "ab"}[rng.IntN(5)]
+		b := []byte(prefix)
+		for range rng.IntN(6) {
+			b = append(b, "abAB.z"[rng.IntN(6)])
+		}
+		return string(b) + "@x.io"
+	}
+	seen := map[string]bool{}
+	var members []sources.Member
+	var current []providers.Invitation
+	for i := range 3000 {
+		e := email()
+		if !seen[sources.Key(e)] && rng.IntN(2) == 0 {
+			seen[sources.Key(e)] = true
+			members = append(members, member(e, row(i+2)))
+		}
+		if rng.IntN(2) == 0 {
+			current = append(current, inv(fmt.Sprintf("i-%04d", i), strings.ToUpper(email()), providers.StatusPending))
+		}
+	}
+	plan, err := Compute(members, current, Options{Now: now, Owner: me, Capabilities: confluentCaps, MaxRevoke: "100%"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	invited := map[string]int{}
+	for _, c := range current {
+		invited[sources.Key(c.Email)]++
+	}
+	perKey := map[string]int{}
+	for i, a := range plan.Actions {
+		k := sources.Key(a.Email)
+		if i > 0 && sources.Key(plan.Actions[i-1].Email) > k {
+			t.Fatalf("actions out of key order at %d: %q after %q", i, a.Email, plan.Actions[i-1].Email)
+		}
+		if a.Member != nil && sources.Key(a.Member.Email) != k || a.Current != nil && sources.Key(a.Current.Email) != k {
+			t.Fatalf("action %d mixes keys: %+v", i, a)
+		}
+		perKey[k]++
+	}
+	for k := range seen {
+		if perKey[k] == 0 {
+			t.Errorf("member %q has no action", k)
+		}
+	}
+	for k, n := range invited {
+		if !seen[k] && perKey[k] != n {
+			t.Errorf("%q: %d actions for %d pending invitations of someone absent", k, perKey[k], n)
+		}
+	}
+}

@@ -1,12 +1,10 @@
 package reconcile
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"hash"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,64 +15,46 @@ import (
 )
 
 // Fingerprint is a digest of the invitations a plan was computed from,
-// independent of the order the upstream listed them in: invitations are
-// taken by email key, and within a key by their encoding. Compute derives
-// the same digest in its own pass over the keys (no second walk over a
-// million invitations).
+// independent of the order the upstream listed them in: the sum (in four
+// 64-bit lanes) of each invitation's sha256, with the count, hashed again.
+// A sum needs no sort and takes one sequential pass, which Compute shares
+// with its own; it detects drift, it is not meant to resist forgery.
 func Fingerprint(current []providers.Invitation) string {
-	byKey := make(map[string][]*providers.Invitation, len(current))
-	for i := range current {
-		k := sources.Key(current[i].Email)
-		byKey[k] = append(byKey[k], &current[i])
-	}
-	keys := make([]string, 0, len(byKey))
-	for k := range byKey {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
 	fp := newFingerprinter()
-	for _, k := range keys {
-		fp.add(k, byKey[k])
+	for i := range current {
+		fp.add(sources.Key(current[i].Email), &current[i])
 	}
 	return fp.sum()
 }
 
-// fingerprinter hashes the invitations of each email key in key order.
+// fingerprinter accumulates Fingerprint one invitation at a time.
 type fingerprinter struct {
-	h       hash.Hash
+	lanes   [4]uint64
+	n       uint64
 	buf     []byte
 	scratch []string
-	encs    [][]byte
 }
 
-func newFingerprinter() *fingerprinter { return &fingerprinter{h: sha256.New()} }
+func newFingerprinter() *fingerprinter { return &fingerprinter{} }
 
-// add hashes one key's invitations; keys must come in sorted order.
-func (f *fingerprinter) add(key string, invs []*providers.Invitation) {
-	if len(invs) == 1 {
-		f.buf, f.scratch = appendInvitation(f.buf[:0], f.scratch, key, invs[0])
-		f.write(f.buf)
-		return
+func (f *fingerprinter) add(key string, inv *providers.Invitation) {
+	f.buf, f.scratch = appendInvitation(f.buf[:0], f.scratch, key, inv)
+	d := sha256.Sum256(f.buf)
+	for i := range f.lanes {
+		f.lanes[i] += binary.BigEndian.Uint64(d[8*i:])
 	}
-	f.encs = f.encs[:0]
-	for _, inv := range invs {
-		var enc []byte
-		enc, f.scratch = appendInvitation(nil, f.scratch, key, inv)
-		f.encs = append(f.encs, enc)
-	}
-	slices.SortFunc(f.encs, bytes.Compare)
-	for _, enc := range f.encs {
-		f.write(enc)
-	}
+	f.n++
 }
 
-func (f *fingerprinter) write(enc []byte) {
-	var n [binary.MaxVarintLen64]byte
-	f.h.Write(n[:binary.PutUvarint(n[:], uint64(len(enc)))])
-	f.h.Write(enc)
+func (f *fingerprinter) sum() string {
+	var b [40]byte
+	binary.BigEndian.PutUint64(b[:8], f.n)
+	for i, l := range f.lanes {
+		binary.BigEndian.PutUint64(b[8+8*i:], l)
+	}
+	d := sha256.Sum256(b[:])
+	return "sha256:" + hex.EncodeToString(d[:])
 }
-
-func (f *fingerprinter) sum() string { return "sha256:" + hex.EncodeToString(f.h.Sum(nil)) }
 
 // appendInvitation encodes the fields that make an invitation what it is
 // for a plan: id, email key, status and the compared attributes. Fields are
