@@ -39,7 +39,7 @@ type Ledger struct {
 	f       *os.File
 	entries []LedgerEntry
 	ids     map[string]struct{}
-	emails  map[string]struct{} // keys of entries without an id
+	emails  map[string]time.Time // keys of entries without an id -> latest entry
 }
 
 // LoadLedger reads the ledger at path, keeping the entries of provider and
@@ -49,7 +49,7 @@ type Ledger struct {
 // malformed line is an error naming it.
 func LoadLedger(path, provider, organization string) (*Ledger, error) {
 	l := &Ledger{path: path, provider: provider, organization: organization,
-		ids: map[string]struct{}{}, emails: map[string]struct{}{}}
+		ids: map[string]struct{}{}, emails: map[string]time.Time{}}
 	if path == "" {
 		return l, nil
 	}
@@ -84,13 +84,19 @@ func (l *Ledger) index(e LedgerEntry) {
 	l.entries = append(l.entries, e)
 	if e.ID != "" {
 		l.ids[e.ID] = struct{}{}
-	} else {
-		l.emails[sources.Key(e.Email)] = struct{}{}
+	} else if k := sources.Key(e.Email); e.CreatedAt.After(l.emails[k]) {
+		l.emails[k] = e.CreatedAt
 	}
 }
 
-// Owns reports whether the ledger lists inv: by id, or by email for entries
-// recorded without an id. A nil ledger owns nothing.
+// ledgerSkew is how far the upstream's clock may run ahead of ours when an
+// id-less entry is matched by time.
+const ledgerSkew = 10 * time.Minute
+
+// Owns reports whether the ledger lists inv: by id, or, for entries recorded
+// without an id, by email for an invitation created no later than the entry
+// was written (give or take ledgerSkew): one made later is someone else's.
+// A nil ledger owns nothing.
 func (l *Ledger) Owns(inv providers.Invitation) bool {
 	if l == nil {
 		return false
@@ -102,8 +108,8 @@ func (l *Ledger) Owns(inv providers.Invitation) bool {
 			return true
 		}
 	}
-	_, ok := l.emails[sources.Key(inv.Email)]
-	return ok
+	at, ok := l.emails[sources.Key(inv.Email)]
+	return ok && (inv.CreatedAt.IsZero() || !inv.CreatedAt.After(at.Add(ledgerSkew)))
 }
 
 // Entries returns the ledger's entries for its provider and organization.

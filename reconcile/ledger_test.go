@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/invitesync/invitesync/providers"
 )
@@ -54,7 +55,9 @@ func TestLedger(t *testing.T) {
 		{providers.Invitation{ID: "i-1", Email: "someone@example.com"}, true}, // by id
 		{providers.Invitation{ID: "i-2", Email: "ada@example.com"}, false},    // ada's entry has an id: another id is not ours
 		{providers.Invitation{ID: "x-9", Email: "bob@example.com"}, true},     // id-less entry: by email
-		{providers.Invitation{ID: "c-1", Email: "cy@example.com"}, false},     // another provider's entry
+		{providers.Invitation{ID: "x-9", Email: "bob@example.com", CreatedAt: now.Add(-time.Minute)}, true},
+		{providers.Invitation{ID: "x-9", Email: "bob@example.com", CreatedAt: now.Add(time.Hour)}, false}, // made after our entry: not ours
+		{providers.Invitation{ID: "c-1", Email: "cy@example.com"}, false},                                 // another provider's entry
 		{providers.Invitation{ID: "", Email: "nobody@example.com"}, false},
 	} {
 		if got := l.Owns(tc.inv); got != tc.want {

@@ -304,6 +304,9 @@ func runReconcile(ctx context.Context, mode string, args []string, stdout, stder
 	if err != nil {
 		return exitFailed, fmt.Errorf("upstream could not be read: %w", err)
 	}
+	if owner == "" && rf.ledger == "" && saved == nil {
+		log.Warn().Str("provider", p.Name()).Msg("no --ledger and the upstream does not say who created an invitation: none counts as this tool's, so none will be revoked")
+	}
 
 	plan := saved
 	if saved != nil {
