@@ -275,8 +275,9 @@ func TestApplyConvergesUnderFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("faults make this take a few seconds")
 	}
-	srv, url := startEmulator(t, emulator.Config{FaultRate: 0.2, FaultSeed: 7,
-		Faults: []string{emulator.Fault500, emulator.Fault503, emulator.FaultReset, emulator.Fault429}}, emulator.Seed{})
+	srv, url := startEmulator(t, emulator.Config{FaultRate: 0.2, FaultSeed: 7, Faults: emulator.AllFaults}, emulator.Seed{
+		Confluent: []emulator.SeedConfluent{{Email: "leaver1@example.com"}, {Email: "leaver2@example.com"}, {Email: "u00@example.com", AuthType: sources.AuthLocal}},
+	})
 	cfg := providerConfig(url)
 	cfg.Timeout = 5 * time.Second
 	p := newConfluent(t, cfg)
@@ -284,9 +285,12 @@ func TestApplyConvergesUnderFaults(t *testing.T) {
 	for i := range 60 {
 		members = append(members, member(fmt.Sprintf("u%02d@example.com", i), auth(sources.AuthSSO)))
 	}
-	plan, err := planAgainst(t, p, members, Options{})
+	plan, err := planAgainst(t, p, members, Options{MaxRevoke: "2"})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if s := Summarize(plan.Actions); s.Create != 59 || s.Reinvite != 1 || s.Revoke != 2 {
+		t.Fatalf("plan summary %+v", s)
 	}
 	res, err := Apply(context.Background(), p, plan, ApplyOptions{Concurrency: 8})
 	if err != nil {
