@@ -2,6 +2,7 @@ package sources
 
 import (
 	"fmt"
+	"github.com/invitesync/invitesync/bench/peak"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -186,6 +187,7 @@ func cpuTime() time.Duration {
 // peak heap growth over the heap before the read (the members included).
 func benchRead(b *testing.B, kind string) {
 	path := benchRoster(b, kind)
+	peak.Reset() // the peak RSS figure covers the reads, not the file's generation
 	st, err := os.Stat(path)
 	if err != nil {
 		b.Fatal(err)
@@ -226,6 +228,7 @@ func benchRead(b *testing.B, kind string) {
 	b.ReportMetric(elapsed.Seconds()/float64(b.N), "s/read")
 	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/read")
 	b.ReportMetric(float64(peakGrowth)/(1<<20), "peak-heap-MiB")
+	b.ReportMetric(peak.RSSMiB(), "peak-rss-MiB")
 	b.ReportMetric(float64(st.Size())/(1<<20), "file-MiB")
 }
 

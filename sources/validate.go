@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -421,6 +422,13 @@ func checkEmail(s string) string {
 	// Spreadsheets run cells starting with these as formulas: never an address we invite.
 	if strings.ContainsAny(s[:1], "=+-@") {
 		return fmt.Sprintf("email %q is not a valid address (it starts with %q)", s, s[:1])
+	}
+	// Look-alikes (Cyrillic "а", zero-width spaces) make a different address
+	// that reads the same to a reviewer; the upstreams want ASCII anyway.
+	for i, r := range s {
+		if r > unicode.MaxASCII {
+			return fmt.Sprintf("email %+q holds the non-ASCII character %+q (%U) at byte %d: type the address in plain ASCII (an international domain in its xn-- form)", s, r, r, i+1)
+		}
 	}
 	a, err := mail.ParseAddress(s)
 	if err != nil {

@@ -117,6 +117,19 @@ func TestRules(t *testing.T) {
 			},
 		},
 		{
+			name: "look-alike and invisible characters",
+			grid: rows(
+				[]string{"\u0430da@example.com", "", "", "", "", ""}, // Cyrillic a
+				[]string{"ada@examp\u04cf\u0435.com", "", "", "", "", ""},
+				[]string{"ada\u200b@example.com", "", "", "", "", ""}, // zero-width space
+			),
+			want: []string{
+				`2:email: email "\u0430da@example.com" holds the non-ASCII character '\u0430' (U+0430) at byte 1: type the address in plain ASCII (an international domain in its xn-- form)`,
+				`3:email: email "ada@examp\u04cf\u0435.com" holds the non-ASCII character '\u04cf' (U+04CF) at byte 10: type the address in plain ASCII (an international domain in its xn-- form)`,
+				`4:email: email "ada\u200b@example.com" holds the non-ASCII character '\u200b' (U+200B) at byte 4: type the address in plain ASCII (an international domain in its xn-- form)`,
+			},
+		},
+		{
 			name: "duplicate email, case-insensitive, names both rows",
 			grid: rows(
 				[]string{"Ada@example.com", "", "", "", "", ""},

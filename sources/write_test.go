@@ -16,7 +16,7 @@ func TestWriteFileRoundTrip(t *testing.T) {
 			Groups:       []string{"g-eng", "g, \"quoted\""}, ExpiresInDays: 90},
 		{Email: "bob@example.com"},
 		{Email: "yes@example.com", AuthType: AuthLocal, Groups: []string{"null", "123", "- dash", "# hash"}, ExpiresInDays: 1},
-		{Email: "Üser.Name+tag@example.com", OrgRoles: []string{"line\nbreak"}},
+		{Email: "User.Name+tag@example.com", OrgRoles: []string{"line\nbreak"}},
 	}
 	for _, format := range formats {
 		t.Run(format, func(t *testing.T) {
