@@ -112,16 +112,31 @@ func evaluate(metrics map[string]map[string]float64) []row {
 	rows := make([]row, 0, len(targets))
 	for _, t := range targets {
 		r := row{target: t}
-		if v, ok := metrics[t.Benchmark][t.Unit]; ok {
+		// A benchmark with sub-benchmarks (Name/case) is judged by its worst case.
+		for name, m := range metrics {
+			v, ok := m[t.Unit]
+			if !ok || (name != t.Benchmark && !strings.HasPrefix(name, t.Benchmark+"/")) {
+				continue
+			}
 			met := v <= t.Bound
 			if t.Op == ">=" {
 				met = v >= t.Bound
 			}
-			r.Value, r.Met = &v, &met
+			if r.Value == nil || worse(t.Op, v, *r.Value) {
+				r.Value, r.Met = &v, &met
+			}
 		}
 		rows = append(rows, r)
 	}
 	return rows
+}
+
+// worse reports whether a is further from meeting op than b.
+func worse(op string, a, b float64) bool {
+	if op == ">=" {
+		return a < b
+	}
+	return a > b
 }
 
 func printTable(w io.Writer, rows []row) {
