@@ -294,6 +294,21 @@ func runReconcile(ctx context.Context, mode string, args []string, stdout, stder
 			log.Warn().Str("provider", p.Name()).Msg(w)
 		}
 	}
+	if mode == "apply" {
+		// Held from before the upstream is read until the run ends, so two
+		// applies never plan from the same state and both act on it.
+		host, _ := os.Hostname()
+		lock, err := reconcile.AcquireLock(reconcile.LockPath(rf.ledger, p.Name(), p.Organization()),
+			reconcile.Holder{PID: os.Getpid(), Host: host, StartedAt: started, Provider: p.Name(), Org: p.Organization()})
+		if err != nil {
+			var le *reconcile.LockedError
+			if errors.As(err, &le) {
+				return exitRefused, withCode(exitRefused, err)
+			}
+			return exitFailed, err
+		}
+		defer lock.Release()
+	}
 	ledger, err := reconcile.LoadLedger(rf.ledger, p.Name(), p.Organization())
 	if err != nil {
 		return exitFailed, err
@@ -435,7 +450,7 @@ func rosterProblems(err error, path string, stderr io.Writer) error {
 	for _, p := range ps {
 		fmt.Fprintln(stderr, p.String())
 	}
-	n := len(ps)
+	n := ps.Count() // the list stops at 1000; Count is the real total
 	return withCode(exitInvalid, fmt.Errorf("%d %s in roster %s", n, plural(n, "problem", "problems"), path))
 }
 
