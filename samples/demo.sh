@@ -52,9 +52,10 @@ expect() {
   fi
 }
 
-common=(--config samples/config.yaml --endpoint "$url" --ledger "$out/ledger.jsonl" --no-progress)
-expect 2 "plan (changes pending)" "$bin" plan "${common[@]}" --report "$out/plan" --out "$out/plan.json"
-expect 0 "apply" "$bin" apply "${common[@]}" --report "$out/apply" --yes
+common=(--config samples/config.yaml --endpoint "$url" --ledger "$out/ledger.jsonl" --no-progress --log-format console)
+expect 2 "plan (changes pending), saved for review" "$bin" plan "${common[@]}" --report "$out/plan" --out "$out/plan.json"
+# Apply exactly the reviewed plan: it is refused (exit 4) if the upstream changed since.
+expect 0 "apply the saved plan" "$bin" apply "${common[@]}" --plan "$out/plan.json" --report "$out/apply" --yes
 expect 0 "plan again (nothing to change)" "$bin" plan "${common[@]}" --report "$out/replan"
 
 echo

@@ -36,8 +36,7 @@ func runDump(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&config, "config", "", "YAML file of flags (flag name: value); the command line wins")
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.Usage()
+		if errors.Is(err, flag.ErrHelp) { // Parse has printed the usage
 			return exitOK, nil
 		}
 		return exitInvalid, withCode(exitInvalid, err)

@@ -115,8 +115,7 @@ func newRunFlags(mode string, stderr io.Writer) *runFlags {
 // help is true for -h.
 func (rf *runFlags) parse(args []string, stdout io.Writer) (done bool, err error) {
 	if err := rf.fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			rf.fs.Usage()
+		if errors.Is(err, flag.ErrHelp) { // Parse has printed the usage
 			return true, nil
 		}
 		return true, withCode(exitInvalid, err)
