@@ -205,7 +205,7 @@ func (c *Client) list(ctx context.Context, filters map[string]string) ([]provide
 			sf["pageToken"] = token
 		}
 		resp, err := c.do(ctx, "listInvitations", map[string]any{"searchFilters": sf}, true, nil, 0)
-		n += attempts(resp, err)
+		n += providers.Attempts(resp, err)
 		if err != nil {
 			return nil, n, fmt.Errorf("page %d: %w", page, err)
 		}
@@ -257,54 +257,23 @@ func (c *Client) findPending(ctx context.Context, email string) (*providers.Invi
 
 // Create invites each person with its own createInvitation call.
 func (c *Client) Create(ctx context.Context, reqs []providers.InviteRequest) ([]providers.CreateResult, error) {
-	out := make([]providers.CreateResult, len(reqs))
-	for i, r := range reqs {
-		if err := ctx.Err(); err != nil {
-			return out, providers.NotAttempted(out[i:], reqs[i:], err)
-		}
-		out[i] = c.createOne(ctx, r)
-	}
-	return out, nil
+	return providers.CreateEach(ctx, reqs, c.createOne)
 }
 
-// createOne: re-send blindly only when nothing can have been applied; after
-// a call that may have landed, read back first (contracts.md).
+// createOne sends one createInvitation under the shared never-twice rule
+// (providers.Client.CreateVerified).
 func (c *Client) createOne(ctx context.Context, r providers.InviteRequest) providers.CreateResult {
-	res := providers.CreateResult{Email: r.Email}
 	type details struct {
 		InvitedEmail string `json:"invitedEmail"`
 		AuthType     string `json:"auth_type,omitempty"`
 	}
 	body := map[string]any{"invitedUserDetails": details{r.Email, r.AuthType}}
-	budget, sent := c.http.MaxAttempts(), 0
-	for round := 1; ; round++ {
-		resp, err := c.do(ctx, "createInvitation", body, false, []int{http.StatusConflict}, budget-sent)
-		sent += attempts(resp, err)
-		res.Attempts += attempts(resp, err)
-		if err == nil {
-			res.RequestID = resp.RequestID
-			c.createAnswer(ctx, resp, &res)
-			return res
-		}
-		if !providers.IsMaybeApplied(err) || sent >= budget || ctx.Err() != nil {
-			res.Err = fmt.Errorf("create %s: %w", r.Email, err)
-			return res
-		}
-		if err := c.http.Backoff(ctx, round); err != nil {
-			res.Err = fmt.Errorf("create %s: %w", r.Email, err)
-			return res
-		}
-		inv, n, verr := c.findPending(ctx, r.Email)
-		res.Attempts += n
-		if verr != nil {
-			res.Err = fmt.Errorf("create %s: verify after %v: %w", r.Email, err, verr)
-			return res
-		}
-		if inv != nil {
-			res.Invitation = inv
-			return res
-		}
+	send := func(ctx context.Context, maxAttempts int) (*providers.Response, error) {
+		return c.do(ctx, "createInvitation", body, false, []int{http.StatusConflict}, maxAttempts)
 	}
+	answer := func(resp *providers.Response, res *providers.CreateResult) { c.createAnswer(ctx, resp, res) }
+	find := func(ctx context.Context) (*providers.Invitation, int, error) { return c.findPending(ctx, r.Email) }
+	return c.http.CreateVerified(ctx, r.Email, send, answer, find)
 }
 
 // createAnswer reads a 200 record or a 409. How the RP relays "already
@@ -386,16 +355,6 @@ func parseTime(s string) (time.Time, error) {
 		return time.Time{}, nil
 	}
 	return time.Parse(time.RFC3339Nano, s)
-}
-
-func attempts(resp *providers.Response, err error) int {
-	if resp != nil {
-		return resp.Attempts
-	}
-	if e, ok := providers.AsError(err); ok {
-		return e.Attempts
-	}
-	return 0
 }
 
 // decodeError reads an ARM error body {"error":{"code","message"}}.

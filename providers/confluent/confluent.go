@@ -123,7 +123,7 @@ func (c *Client) list(ctx context.Context, filters url.Values) ([]providers.Invi
 			q.Set("page_token", token)
 		}
 		resp, err := c.http.Do(ctx, providers.Request{Method: http.MethodGet, Path: invitationsPath, Query: q, Idempotent: true})
-		n += attempts(resp, err)
+		n += providers.Attempts(resp, err)
 		if err != nil {
 			return nil, n, fmt.Errorf("page %d: %w", page, err)
 		}
@@ -189,62 +189,28 @@ func (c *Client) findPending(ctx context.Context, email string) (*providers.Invi
 
 // Create invites each person with its own call (Confluent has no bulk invite).
 func (c *Client) Create(ctx context.Context, reqs []providers.InviteRequest) ([]providers.CreateResult, error) {
-	out := make([]providers.CreateResult, len(reqs))
-	for i, r := range reqs {
-		if err := ctx.Err(); err != nil {
-			return out, providers.NotAttempted(out[i:], reqs[i:], err)
-		}
-		out[i] = c.createOne(ctx, r)
-	}
-	return out, nil
+	return providers.CreateEach(ctx, reqs, c.createOne)
 }
 
-// createOne follows contracts.md's create rule: the shared client re-sends
-// blindly only when the upstream cannot have applied the call (refused, 429,
-// 503); after 500/502/504/reset/timeout we read back with the email filter and
-// re-send only if nothing is there, so a retry never invites twice.
+// createOne sends one create under the shared never-twice rule
+// (providers.Client.CreateVerified); the read-back uses the email filter.
 func (c *Client) createOne(ctx context.Context, r providers.InviteRequest) providers.CreateResult {
-	res := providers.CreateResult{Email: r.Email}
 	body, err := json.Marshal(struct {
 		Email    string `json:"email"`
 		AuthType string `json:"auth_type,omitempty"`
 	}{r.Email, r.AuthType})
 	if err != nil {
-		res.Err = fmt.Errorf("create %s: %w", r.Email, err)
-		return res
+		return providers.CreateResult{Email: r.Email, Err: fmt.Errorf("create %s: %w", r.Email, err)}
 	}
-	budget, sent := c.http.MaxAttempts(), 0 // the budget bounds sends; read-backs come on top
-	for round := 1; ; round++ {
-		resp, err := c.http.Do(ctx, providers.Request{
+	send := func(ctx context.Context, maxAttempts int) (*providers.Response, error) {
+		return c.http.Do(ctx, providers.Request{
 			Method: http.MethodPost, Path: invitationsPath, Body: body,
-			Accept: []int{http.StatusConflict}, MaxAttempts: budget - sent,
+			Accept: []int{http.StatusConflict}, MaxAttempts: maxAttempts,
 		})
-		sent += attempts(resp, err)
-		res.Attempts += attempts(resp, err)
-		if err == nil {
-			res.RequestID = resp.RequestID
-			c.createAnswer(ctx, resp, &res)
-			return res
-		}
-		if !providers.IsMaybeApplied(err) || sent >= budget || ctx.Err() != nil {
-			res.Err = fmt.Errorf("create %s: %w", r.Email, err)
-			return res
-		}
-		if err := c.http.Backoff(ctx, round); err != nil {
-			res.Err = fmt.Errorf("create %s: %w", r.Email, err)
-			return res
-		}
-		inv, n, verr := c.findPending(ctx, r.Email)
-		res.Attempts += n
-		if verr != nil {
-			res.Err = fmt.Errorf("create %s: verify after %v: %w", r.Email, err, verr)
-			return res
-		}
-		if inv != nil { // the lost call landed
-			res.Invitation = inv
-			return res
-		}
 	}
+	answer := func(resp *providers.Response, res *providers.CreateResult) { c.createAnswer(ctx, resp, res) }
+	find := func(ctx context.Context) (*providers.Invitation, int, error) { return c.findPending(ctx, r.Email) }
+	return c.http.CreateVerified(ctx, r.Email, send, answer, find)
 }
 
 // createAnswer reads a 201 or a 409.
@@ -295,7 +261,7 @@ func (c *Client) createAnswer(ctx context.Context, resp *providers.Response, res
 
 func (c *Client) get(ctx context.Context, id string) (*providers.Invitation, int, error) {
 	resp, err := c.http.Do(ctx, providers.Request{Method: http.MethodGet, Path: invitationsPath + "/" + url.PathEscape(id), Idempotent: true})
-	n := attempts(resp, err)
+	n := providers.Attempts(resp, err)
 	if err != nil {
 		return nil, n, err
 	}
@@ -322,7 +288,7 @@ func (c *Client) Revoke(ctx context.Context, inv providers.Invitation) (provider
 	})
 	if err != nil {
 		e, _ := providers.AsError(err)
-		res := providers.RevokeResult{Attempts: attempts(resp, err)}
+		res := providers.RevokeResult{Attempts: providers.Attempts(resp, err)}
 		if e != nil {
 			res.RequestID = e.RequestID
 		}
@@ -398,17 +364,6 @@ func parseTime(s string) (time.Time, error) {
 
 func sameEmail(a, b string) bool {
 	return strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b))
-}
-
-// attempts is how many HTTP attempts a Do call made.
-func attempts(resp *providers.Response, err error) int {
-	if resp != nil {
-		return resp.Attempts
-	}
-	if e, ok := providers.AsError(err); ok {
-		return e.Attempts
-	}
-	return 0
 }
 
 // decodeError reads a Confluent Failure body; 401s also explain themselves in

@@ -155,7 +155,7 @@ func (c *Client) list(ctx context.Context) ([]providers.Invitation, int, error) 
 		Method: http.MethodGet, Path: c.orgPath(), Idempotent: true,
 		Query: url.Values{"expand": {"true"}}, // roles come only with expand (a presence flag)
 	})
-	n := attempts(resp, err)
+	n := providers.Attempts(resp, err)
 	if err != nil {
 		return nil, n, err
 	}
@@ -315,7 +315,7 @@ func (c *Client) createBatch(ctx context.Context, reqs []providers.InviteRequest
 			Method: http.MethodPost, Path: c.orgPath(), Body: body,
 			Accept: []int{http.StatusConflict}, MaxAttempts: budget - sent,
 		})
-		n := attempts(resp, err)
+		n := providers.Attempts(resp, err)
 		sent += n
 		attemptsTotal += n
 		if resp != nil {
@@ -430,7 +430,7 @@ func (c *Client) Revoke(ctx context.Context, inv providers.Invitation) (provider
 	}
 	resp, err := c.http.Do(ctx, req)
 	if err != nil {
-		res := providers.RevokeResult{Attempts: attempts(resp, err)}
+		res := providers.RevokeResult{Attempts: providers.Attempts(resp, err)}
 		if e, ok := providers.AsError(err); ok {
 			res.RequestID = e.RequestID
 		}
@@ -543,16 +543,6 @@ func firstNonEmpty(a, b string) string {
 		return a
 	}
 	return b
-}
-
-func attempts(resp *providers.Response, err error) int {
-	if resp != nil {
-		return resp.Attempts
-	}
-	if e, ok := providers.AsError(err); ok {
-		return e.Attempts
-	}
-	return 0
 }
 
 // decodeError reads a CspErrorResponse.
