@@ -128,21 +128,22 @@ func Compute(members []sources.Member, current []providers.Invitation, opts Opti
 		problems = appendLimitProblems(problems, &members[i], opts.Capabilities)
 	}
 
+	// The fingerprint needs nothing from the plan: take it on another core.
+	fingerprint := make(chan string, 1)
+	go func() { fingerprint <- Fingerprint(current) }()
+
 	// Join members and invitations by email key with one sort (no map: at a
 	// million rows a map's cache misses cost more than sorting compact
-	// entries whose first 16 key bytes sit inline). The fingerprint is taken
-	// in the same pass, in listing order (sequential memory).
+	// entries whose first 16 key bytes sit inline).
 	j := &joiner{memberKeys: make([]string, len(members)), invKeys: make([]string, len(current))}
 	entries := make([]keyed, 0, len(members)+len(current))
 	for i := range members {
 		j.memberKeys[i] = sources.Key(members[i].Email)
 		entries = append(entries, newKeyed(j.memberKeys[i], int32(i), true))
 	}
-	fp := newFingerprinter()
 	for i := range current {
 		k := sources.Key(current[i].Email)
 		j.invKeys[i] = k
-		fp.add(k, &current[i])
 		entries = append(entries, newKeyed(k, int32(i), false))
 	}
 	entries = radixSort(entries)
@@ -156,9 +157,13 @@ func Compute(members []sources.Member, current []providers.Invitation, opts Opti
 		for hi = lo + 1; hi < len(entries) && entries[hi].pfx == entries[lo].pfx; hi++ {
 		}
 		run := entries[lo:hi]
-		if len(run) > 1 {
-			slices.SortStableFunc(run, func(a, b keyed) int { return strings.Compare(j.key(a), j.key(b)) })
+		if j.sameKey(run) {
+			// The common run: a member and its own invitation(s). radixSort is
+			// stable and members went in first, so it is already in order.
+			pending += c.group(members, current, run, &invs, &problems)
+			continue
 		}
+		slices.SortStableFunc(run, func(a, b keyed) int { return strings.Compare(j.key(a), j.key(b)) })
 		for g, h := 0, 0; g < len(run); g = h {
 			for h = g + 1; h < len(run) && j.key(run[h]) == j.key(run[g]); h++ {
 			}
@@ -182,7 +187,7 @@ func Compute(members []sources.Member, current []providers.Invitation, opts Opti
 		RosterFile:   opts.RosterFile,
 		RosterRows:   rows,
 		RosterDigest: opts.RosterDigest,
-		Fingerprint:  fp.sum(),
+		Fingerprint:  <-fingerprint,
 		Actions:      c.actions,
 	}
 	revokes := 0
@@ -221,6 +226,17 @@ func newKeyed(key string, idx int32, member bool) keyed {
 	copy(b[:], key)
 	return keyed{idx: idx, member: member,
 		pfx: [2]uint64{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])}}
+}
+
+// sameKey reports whether every entry of run has one full key.
+func (j *joiner) sameKey(run []keyed) bool {
+	k := j.key(run[0])
+	for _, e := range run[1:] {
+		if j.key(e) != k {
+			return false
+		}
+	}
+	return true
 }
 
 func (j *joiner) key(e keyed) string {

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/invitesync/invitesync/providers"
 	"github.com/invitesync/invitesync/sources"
@@ -17,8 +16,8 @@ import (
 // Fingerprint is a digest of the invitations a plan was computed from,
 // independent of the order the upstream listed them in: the sum (in four
 // 64-bit lanes) of each invitation's sha256, with the count, hashed again.
-// A sum needs no sort and takes one sequential pass, which Compute shares
-// with its own; it detects drift, it is not meant to resist forgery.
+// A sum needs no sort and takes one sequential pass; it detects drift, it is
+// not meant to resist forgery.
 func Fingerprint(current []providers.Invitation) string {
 	fp := newFingerprinter()
 	for i := range current {
@@ -90,7 +89,7 @@ func appendInvitation(buf []byte, scratch []string, key string, inv *providers.I
 	list(scratch)
 	field(inv.CreatorID)
 	if !inv.ExpiresAt.IsZero() {
-		buf = inv.ExpiresAt.UTC().AppendFormat(buf, time.RFC3339Nano)
+		buf = binary.BigEndian.AppendUint64(buf, uint64(inv.ExpiresAt.UnixNano()))
 	}
 	return buf, scratch
 }
