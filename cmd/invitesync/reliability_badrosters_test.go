@@ -24,7 +24,7 @@ import (
 // where FRAGMENT (FILE:ROW[:COLUMN]: message, or FILE: message for a problem
 // with the whole file) must appear in the output. "#" starts a comment line.
 // A case with a BUG note is a known product bug: skipped while it fails,
-// unless INVITESYNC_STRICT_CORPUS=1.
+// unless INVITESYNC_RELIABILITY_STRICT=1.
 const corpusDir = "testdata/bad-rosters"
 
 // generated are the corpus files too big or too binary to commit: the test
@@ -360,7 +360,7 @@ func TestReliabilityBadRosters(t *testing.T) {
 
 	emu := startEmulator(t)
 	reports := t.TempDir()
-	strict := os.Getenv("INVITESYNC_STRICT_CORPUS") == "1"
+	strict := strictMode()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var wrong []string
