@@ -151,6 +151,7 @@ func startEmulator(t *testing.T, args ...string) *emulatorProc {
 	defer logFile.Close()
 	cmd := exec.Command(bin, append([]string{"emulator", "--listen", "127.0.0.1:0", "--log-format", "json"}, args...)...)
 	cmd.Env = defaultCreds.env()
+	cmd.SysProcAttr = childAttr()
 	cmd.Stderr = logFile
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -356,6 +357,7 @@ func startInvitesync(t *testing.T, o runOpts, args ...string) *exec.Cmd {
 		cmd.Env = defaultCreds.env()
 	}
 	cmd.Dir = o.dir
+	cmd.SysProcAttr = childAttr()
 	cmd.Stdout, cmd.Stderr = &syncBuffer{}, &syncBuffer{}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
