@@ -114,8 +114,10 @@ func upstreamGone(t *testing.T, p string, kill bool) {
 			t.Errorf("skipped %s: error %q does not say it was never sent", a.Email, a.Error)
 		}
 	}
-	if md, err := os.ReadFile(filepath.Join(dir, "gone", "report.md")); err != nil || !strings.Contains(string(md), "outcome unknown") {
-		t.Errorf("report.md does not show the unknown outcomes (%v)", err)
+	for _, name := range []string{"report.md", "report.html"} {
+		if data, err := os.ReadFile(filepath.Join(dir, "gone", name)); err != nil || !strings.Contains(string(data), "outcome unknown") {
+			t.Errorf("%s does not show the unknown outcomes (%v)", name, err)
+		}
 	}
 
 	// The upstream comes back: what was reported is what happened.
