@@ -220,8 +220,8 @@ func (c *Client) Endpoint() *url.URL { u := *c.base; return &u }
 // MaxAttempts is the attempt budget of one request.
 func (c *Client) MaxAttempts() int { return c.maxAttempts }
 
-// AddSecret registers a value that must never appear in errors or logs
-// (tokens obtained at run time).
+// AddSecret registers a value that must never appear in errors, logs or the
+// paths reported to OnAttempt (tokens obtained at run time, key ids).
 func (c *Client) AddSecret(s string) {
 	if len(s) < 4 { // scrubbing a tiny string would mangle messages, and it is no secret
 		return
@@ -280,7 +280,7 @@ func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 			if last != nil {
 				return nil, stopped(last, err)
 			}
-			return nil, &Error{Method: req.Method, Path: req.Path, Attempts: attempt - 1, Err: err}
+			return nil, &Error{Method: req.Method, Path: c.Scrub(req.Path), Attempts: attempt - 1, Err: err}
 		}
 		out := c.attempt(ctx, req, target, attempt)
 		if out.resp != nil {
@@ -334,7 +334,7 @@ type outcome struct {
 
 // attempt sends req once and classifies what came back.
 func (c *Client) attempt(ctx context.Context, req Request, target *url.URL, n int) outcome {
-	e := &Error{Method: req.Method, Path: req.Path, Attempts: n}
+	e := &Error{Method: req.Method, Path: c.Scrub(req.Path), Attempts: n}
 	var body io.Reader
 	if req.Body != nil {
 		body = bytes.NewReader(req.Body)
@@ -445,7 +445,7 @@ func (c *Client) record(ctx context.Context, req Request, n int, start time.Time
 		Time:      start,
 		Action:    ActionFrom(ctx),
 		Method:    req.Method,
-		Path:      req.Path,
+		Path:      c.Scrub(req.Path), // a path may name a credential (Confluent's api-keys/{key})
 		Status:    status,
 		Latency:   time.Since(start),
 		Attempt:   n,

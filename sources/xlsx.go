@@ -196,5 +196,25 @@ func checkZip(f *os.File, size int64) string {
 	if !workbook {
 		return "not an XLSX workbook: a zip archive with no xl/workbook.xml (another kind of document?)"
 	}
+	// excelize reads a part only up to its declared size and drops a read
+	// error, so a part holding more than its header says would be cut short
+	// in silence (a roster missing people). Inflate each part once, within
+	// the caps above: archive/zip fails one longer or shorter than declared,
+	// or whose checksum is wrong.
+	for _, zf := range zr.File {
+		if err := inflatesAsDeclared(zf); err != nil {
+			return fmt.Sprintf("the workbook is damaged: part %s does not match its zip header (%v); save it again from the spreadsheet program", zf.Name, err)
+		}
+	}
 	return ""
+}
+
+func inflatesAsDeclared(zf *zip.File) error {
+	rc, err := zf.Open()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	_, err = io.Copy(io.Discard, rc)
+	return err
 }

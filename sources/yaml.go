@@ -54,7 +54,7 @@ func readYAML(r io.Reader, size int64, v *validator) error {
 		if errors.Is(err, io.EOF) {
 			return nil // an empty file: no members (refused unless AllowEmpty)
 		}
-		yamlProblems(v, err)
+		yamlProblems(v, err, data)
 		return nil
 	}
 	var extra yamlRoster
@@ -115,7 +115,7 @@ func nodeCount(n *yaml.Node, memo map[*yaml.Node]int, depth int) int {
 }
 
 // yamlProblems turns a yaml.v3 error into problems with lines.
-func yamlProblems(v *validator, err error) {
+func yamlProblems(v *validator, err error, data []byte) {
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
 		for _, e := range te.Errors {
@@ -136,7 +136,37 @@ func yamlProblems(v *validator, err error) {
 		return
 	}
 	row, msg := yamlLine(strings.TrimPrefix(err.Error(), "yaml: "))
-	v.add(row, 0, "", "", "not valid YAML: %s", msg)
+	v.add(syntaxErrorLine(data, row, msg), 0, "", "", "not valid YAML: %s", msg)
+}
+
+// syntaxErrorLine finds the line a YAML syntax error is on. yaml.v3 names
+// the line where the enclosing construct began, sometimes counted from 0, so
+// it is never past the fault but can be lines before it ("a tab on line 3"
+// said to be on line 2). The first prefix of the file, from that line on,
+// that fails with the same message ends on the faulty line. The search is
+// bounded; past it, yaml.v3's line stands.
+func syntaxErrorLine(data []byte, reported int, msg string) int {
+	const maxSteps, maxBytes = 25, 64 << 20
+	if reported < 1 {
+		return reported
+	}
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	parsed := 0
+	for k := reported; k <= len(lines) && k < reported+maxSteps; k++ {
+		prefix := bytes.Join(lines[:k], nil)
+		if parsed += len(prefix); parsed > maxBytes {
+			break
+		}
+		var n yaml.Node
+		err := yaml.Unmarshal(prefix, &n)
+		if err == nil {
+			continue
+		}
+		if _, m := yamlLine(strings.TrimPrefix(err.Error(), "yaml: ")); m == msg {
+			return k
+		}
+	}
+	return reported
 }
 
 // yamlLine splits "line N: message" into N and message (0 if no line).

@@ -129,9 +129,26 @@ members:
 			want: []string{`2:email: duplicate key "Email" in this member (also line 2)`},
 		},
 		{
-			name: "syntax error has its line",
+			// yaml.v3 names the line where the enclosing construct began,
+			// sometimes 0-based: each of these says line 1 or 2 on its own.
+			name: "syntax error has its line: unclosed flow list",
 			data: "members:\n  - email: ada@example.com\n  - email: [unclosed\n",
-			want: []string{"2:: not valid YAML: did not find expected ',' or ']'"}, // yaml.v3's line for this error
+			want: []string{"3:: not valid YAML: did not find expected ',' or ']'"},
+		},
+		{
+			name: "syntax error has its line: tab indent",
+			data: "members:\n  - email: ada@example.com\n\t- email: bob@example.com\n",
+			want: []string{"3:: not valid YAML: found a tab character that violates indentation"},
+		},
+		{
+			name: "syntax error has its line: misindented key",
+			data: "members:\n  - email: ada@example.com\n   auth_type: X\n",
+			want: []string{"3:: not valid YAML: did not find expected '-' indicator"},
+		},
+		{
+			name: "syntax error has its line: a valid multi-line list before it",
+			data: "members:\n  - email: ada@example.com\n    groups: [g1,\n      g2]\n  - email: bob@example.com\n bad\n",
+			want: []string{"6:: not valid YAML: did not find expected key"},
 		},
 		{
 			name: "two documents",

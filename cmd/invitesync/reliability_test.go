@@ -52,8 +52,8 @@ func TestMain(m *testing.M) {
 }
 
 // strictMode (INVITESYNC_RELIABILITY_STRICT=1) turns the known product bugs
-// the suite documents (BUG lines of the bad-roster corpus, the Confluent key
-// in the who-am-I path) from logged skips into failures.
+// the suite documents (BUG lines of the bad-roster corpus) from logged skips
+// into failures.
 func strictMode() bool { return os.Getenv("INVITESYNC_RELIABILITY_STRICT") == "1" }
 
 // Credentials as the emulator is started with and as invitesync reads them.

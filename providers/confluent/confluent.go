@@ -52,7 +52,9 @@ func New(cfg providers.Config, key, secret string) (*Client, error) {
 		DecodeError:      decodeError,
 		RequestIDHeader:  "X-Request-Id",
 		RateLimitHeaders: true,
-		Secrets:          []string{secret},
+		// The key id is no secret by itself, but it is half a credential and
+		// who-am-I puts it in a path: keep it out of logs and the audit log.
+		Secrets: []string{secret, key, url.PathEscape(key)},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("confluent: %w", err)

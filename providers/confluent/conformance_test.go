@@ -16,7 +16,7 @@ func harness() providertest.Harness {
 		API:         emulator.APIConfluent,
 		ManyCreates: 500,
 		Principal:   emulator.DefaultConfluentPrincipal,
-		Secrets:     []string{emulator.DefaultConfluentSecret},
+		Secrets:     []string{emulator.DefaultConfluentSecret, emulator.DefaultConfluentKey},
 		BadSecrets:  []string{badSecret},
 		New: func(t testing.TB, cfg providers.Config, bad bool) providers.Provider {
 			secret := emulator.DefaultConfluentSecret
