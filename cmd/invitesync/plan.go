@@ -417,8 +417,21 @@ func runReconcile(ctx context.Context, mode string, args []string, stdout, stder
 	switch {
 	case res.Cancelled:
 		return exitFailed, fmt.Errorf("cancelled: %d actions were not started; run apply again to finish", countStatus(res.Actions, reconcile.StatusSkipped))
-	case sum.Failed > 0:
-		return exitFailed, fmt.Errorf("%d actions failed (see the report)", sum.Failed)
+	case sum.Failed > 0 || countStatus(res.Actions, reconcile.StatusSkipped) > 0:
+		unknown := 0
+		for _, a := range res.Actions {
+			if a.Status == reconcile.StatusFailed && strings.HasPrefix(a.Error, reconcile.OutcomeUnknown) {
+				unknown++
+			}
+		}
+		msg := fmt.Sprintf("%d actions failed (see the report)", sum.Failed)
+		if unknown > 0 {
+			msg += fmt.Sprintf("; %d of them may have taken effect (outcome unknown)", unknown)
+		}
+		if n := countStatus(res.Actions, reconcile.StatusSkipped); n > 0 {
+			msg += fmt.Sprintf("; %d were not started because the upstream stopped answering", n)
+		}
+		return exitFailed, errors.New(msg + ": run apply again once the upstream answers; it converges")
 	}
 	return exitOK, nil
 }
