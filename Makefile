@@ -48,8 +48,12 @@ fuzz:
 	$(GO) test ./sources $(FUZZFLAGS) -fuzz='^FuzzXLSX$$'
 	$(GO) test ./sources $(FUZZFLAGS) -fuzz='^FuzzYAML$$'
 
+# The packages holding //go:build reliability tests (only they run, so the
+# output ends on the suite's own result, not on "no tests to run").
+RELIABILITY_PKGS := ./cmd/invitesync
+
 test-reliability:
-	$(GO) test -tags=reliability -run='^TestReliability' -count=1 -timeout=10m ./...
+	$(GO) test -tags=reliability -run='^TestReliability' -count=1 -timeout=10m -v $(RELIABILITY_PKGS) | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|reliability_.*\.go:[0-9]+:' ; exit $${PIPESTATUS[0]}
 
 clean:
 	rm -rf bin invitesync-report demo
