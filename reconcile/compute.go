@@ -128,23 +128,24 @@ func Compute(members []sources.Member, current []providers.Invitation, opts Opti
 		problems = appendLimitProblems(problems, &members[i], opts.Capabilities)
 	}
 
-	// The fingerprint needs nothing from the plan: take it on another core.
-	fingerprint := make(chan string, 1)
-	go func() { fingerprint <- Fingerprint(current) }()
-
 	// Join members and invitations by email key with one sort (no map: at a
 	// million rows a map's cache misses cost more than sorting compact
 	// entries whose first 16 key bytes sit inline).
 	j := &joiner{memberKeys: make([]string, len(members)), invKeys: make([]string, len(current))}
+	for i := range current {
+		j.invKeys[i] = sources.Key(current[i].Email)
+	}
+	// The fingerprint needs nothing from the plan: take it on another core.
+	fingerprint := make(chan string, 1)
+	go func() { fingerprint <- fingerprintKeyed(j.invKeys, current) }()
+
 	entries := make([]keyed, 0, len(members)+len(current))
 	for i := range members {
 		j.memberKeys[i] = sources.Key(members[i].Email)
 		entries = append(entries, newKeyed(j.memberKeys[i], int32(i), true))
 	}
 	for i := range current {
-		k := sources.Key(current[i].Email)
-		j.invKeys[i] = k
-		entries = append(entries, newKeyed(k, int32(i), false))
+		entries = append(entries, newKeyed(j.invKeys[i], int32(i), false))
 	}
 	entries = radixSort(entries)
 

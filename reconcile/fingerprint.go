@@ -19,9 +19,18 @@ import (
 // A sum needs no sort and takes one sequential pass; it detects drift, it is
 // not meant to resist forgery.
 func Fingerprint(current []providers.Invitation) string {
+	keys := make([]string, len(current))
+	for i := range current {
+		keys[i] = sources.Key(current[i].Email)
+	}
+	return fingerprintKeyed(keys, current)
+}
+
+// fingerprintKeyed is Fingerprint with each invitation's email key given.
+func fingerprintKeyed(keys []string, current []providers.Invitation) string {
 	fp := newFingerprinter()
 	for i := range current {
-		fp.add(sources.Key(current[i].Email), &current[i])
+		fp.add(keys[i], &current[i])
 	}
 	return fp.sum()
 }
