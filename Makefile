@@ -29,11 +29,13 @@ demo: build
 # bench/summarize prints the table against design.md's numbers and writes bench/results.json.
 BENCHES := \
 	./reconcile:BenchmarkPlan1M \
+	./sources:BenchmarkReadXLSX100kSharedStrings \
 	./sources:BenchmarkReadXLSX100k \
 	./sources:BenchmarkReadCSV100k \
 	./reconcile:BenchmarkApplyAt500rps \
 	./providers/confluent:BenchmarkConfluentList10k \
 	./providers/emulator:BenchmarkEmulatorThroughput:2s \
+	./providers/emulator:BenchmarkEmulatorThroughputWithState:1s \
 	./report:BenchmarkWrite10kActions
 
 bench:
