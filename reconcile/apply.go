@@ -446,9 +446,12 @@ func (r *runner) record(a *Action, failed bool) {
 	if failed {
 		ev = r.opts.Logger.Warn()
 	}
+	if a.Error != "" {
+		ev = ev.Str("error", a.Error)
+	}
 	ev.Str("op", string(a.Op)).Str("email", a.Email).Str("status", string(a.Status)).
 		Str("invitation_id", a.InvitationID).Int("attempts", a.Attempts).Str("request_id", a.RequestID).
-		Str("error", a.Error).Msg("action finished")
+		Msg("action finished")
 }
 
 func (r *runner) skip(u unit, why string, cancelled bool) {
