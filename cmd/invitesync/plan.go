@@ -481,7 +481,7 @@ func readUpstream(ctx context.Context, p providers.Provider, log zerolog.Logger)
 		return "", nil, err
 	}
 	log.Info().Str("provider", p.Name()).Str("organization", p.Organization()).Int("invitations", len(current)).
-		Dur("took", time.Since(start)).Msg("listed current invitations")
+		Str("took", time.Since(start).Round(time.Millisecond).String()).Msg("listed current invitations")
 	return owner, current, nil
 }
 
