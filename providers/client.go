@@ -68,6 +68,8 @@ type Request struct {
 	// connection refused, 429, 503. After 500/502/504, a reset or a timeout,
 	// Do returns an *Error with MaybeApplied set and the caller reads first.
 	Idempotent bool
+	// ReadBack marks a read made to verify a write; the audit log says so.
+	ReadBack bool
 	// Accept lists non-2xx statuses that are answers, not errors
 	// (404 on delete, 409 on create).
 	Accept      []int
@@ -450,6 +452,7 @@ func (c *Client) record(ctx context.Context, req Request, n int, start time.Time
 		Latency:   time.Since(start),
 		Attempt:   n,
 		RequestID: reqID,
+		ReadBack:  req.ReadBack,
 	}
 	if e != nil {
 		if status == 0 {

@@ -39,6 +39,9 @@ type Invitation struct {
 	ExpiresAt    time.Time     `json:"expires_at,omitzero"`
 	AcceptedAt   time.Time     `json:"accepted_at,omitzero"`
 	CreatorID    string        `json:"creator_id,omitempty"` // empty where the API has no creator (Azure)
+	// UserID is the invitee's user id where the API names it before acceptance
+	// (Confluent's user reference): access can be granted to it at once.
+	UserID string `json:"user_id,omitempty"`
 }
 
 // InviteRequest is what to create for one person.
@@ -59,8 +62,12 @@ type CreateResult struct {
 	Invitation     *Invitation
 	AlreadyInvited bool  // upstream said a pending invitation already existed (Confluent 409 + Location)
 	Err            error // nil on success; *Error for upstream refusals
-	RequestID      string
-	Attempts       int
+	// Unknown: the call may have landed (timeout, reset after send, 5xx,
+	// undecodable 2xx) and patient read-backs could not tell. Err says why.
+	// Never re-sent blindly; the next run's listing settles it.
+	Unknown   bool
+	RequestID string
+	Attempts  int
 }
 
 // Capabilities says what a provider can do and which limits it enforces.
@@ -80,6 +87,15 @@ type Capabilities struct {
 	MaxGroups     int // 0 = no limit known
 	MinExpiryDays int
 	MaxExpiryDays int
+
+	// Access: the provider implements Access (roles from the roster's roles
+	// column are granted and, when ours, removed).
+	Access bool
+	// Members: the provider implements Members (accepted users are listed;
+	// RemoveMembers says whether they can also be removed).
+	Members       bool
+	RemoveMembers bool
+	RemoveHint    string // what to do instead when RemoveMembers is false
 }
 
 // Provider is one upstream organization's invitations.
@@ -89,9 +105,10 @@ type Provider interface {
 	// Organization names the org acted on, for reports (never a secret).
 	Organization() string
 	Capabilities() Capabilities
-	// WhoAmI returns the principal id the tool acts as, as it appears in
-	// Invitation.CreatorID; "" when the API cannot tell (ownership by ledger only).
-	WhoAmI(ctx context.Context) (string, error)
+	// WhoAmI asks the upstream who the tool acts as and which organization
+	// the credentials reach. Identity.Org must come from the upstream (never
+	// from a host name): it keys the lock, the ledger and saved plans.
+	WhoAmI(ctx context.Context) (Identity, error)
 	// List returns every current invitation (all pages).
 	List(ctx context.Context) ([]Invitation, error)
 	// Create invites the people in reqs, which share one set of attributes when
@@ -102,24 +119,99 @@ type Provider interface {
 	Revoke(ctx context.Context, inv Invitation) (RevokeResult, error)
 }
 
-// RevokeResult tells how a revoke went on the wire.
-type RevokeResult struct {
+// Identity is who the tool runs as, and where, as the upstream says.
+type Identity struct {
+	// Principal is the id the tool acts as, as it appears in
+	// Invitation.CreatorID; "" when the API cannot tell (ownership by ledger only).
+	Principal string `json:"principal,omitempty"`
+	// Org is the organization's canonical id: Confluent's organization uuid
+	// (from the API key's resource name), CSP's org id, Azure's
+	// subscription/resourceGroup/organization in lower case.
+	Org string `json:"org"`
+}
+
+// WriteResult tells how one write (revoke, grant, ungrant, removal) went on the wire.
+type WriteResult struct {
 	RequestID string
 	Attempts  int
-	NotFound  bool // it was already gone
+	NotFound  bool // it was already gone (a removal or revoke), or already there (a grant)
+	// Unknown: the write may have landed and a read-back could not tell.
+	Unknown bool
+}
+
+// RevokeResult is the WriteResult of a revoke.
+type RevokeResult = WriteResult
+
+// Grant is one role a person holds (or should hold) upstream. Role is in the
+// roster's syntax, NAME or NAME@SCOPE (see sources.Role); each provider maps
+// it to its own access model and back.
+type Grant struct {
+	ID     string `json:"id,omitempty"`      // upstream binding id; "" where the API has none (CSP roles)
+	Email  string `json:"email"`             // the person, as the upstream spells it
+	UserID string `json:"user_id,omitempty"` // upstream user id where the API has one
+	Role   string `json:"role"`
+}
+
+// Person is someone whose access is read: an invitee or a member.
+type Person struct {
+	Email  string `json:"email"`
+	UserID string `json:"user_id,omitempty"`
+}
+
+// Access is implemented by providers whose Capabilities().Access is true.
+type Access interface {
+	// CheckRole says whether role (roster syntax) can be granted here; the
+	// error names what is wrong. No request is made.
+	CheckRole(role string) error
+	// ListAccess returns the roles every given person holds, in as few
+	// requests as the API allows (never one per person when a listing serves).
+	ListAccess(ctx context.Context, people []Person) ([]Grant, error)
+	// GrantRole gives g.Role to g's person; an existing equal grant is success (NotFound set).
+	GrantRole(ctx context.Context, g Grant) (WriteResult, error)
+	// UngrantRole removes g (by g.ID where the API has ids); a missing one is success (NotFound set).
+	UngrantRole(ctx context.Context, g Grant) (WriteResult, error)
+}
+
+// User is one member of the organization (someone who accepted).
+type User struct {
+	ID        string    `json:"id"`
+	Email     string    `json:"email"`
+	CreatedAt time.Time `json:"created_at,omitzero"`
+	Roles     []string  `json:"roles,omitempty"` // where the member listing carries them (CSP)
+}
+
+// Radius is what goes with a user when the user is removed, as the upstream
+// describes it (Confluent: API keys and role bindings). Ids only, never a secret.
+type Radius struct {
+	APIKeys  []string `json:"api_keys,omitempty"`
+	Bindings []string `json:"bindings,omitempty"`
+}
+
+// Members is implemented by providers whose Capabilities().Members is true.
+type Members interface {
+	// ListMembers returns every member of the organization (all pages).
+	ListMembers(ctx context.Context) ([]User, error)
+	// BlastRadius lists what a removal of u takes with it.
+	BlastRadius(ctx context.Context, u User) (Radius, error)
+	// RemoveMember removes u from the organization; done only when a
+	// read-back shows u gone. A missing user is success (NotFound set).
+	RemoveMember(ctx context.Context, u User) (WriteResult, error)
 }
 
 // Attempt is one HTTP request attempt, reported to Config.OnAttempt (the audit log).
 type Attempt struct {
-	Time      time.Time     `json:"time"`
-	Action    string        `json:"action,omitempty"` // from WithAction, e.g. "create ada@example.com"
-	Method    string        `json:"method"`
-	Path      string        `json:"path"`   // no query secrets
-	Status    int           `json:"status"` // 0 when no response (connection error)
-	Latency   time.Duration `json:"latency_ns"`
-	Attempt   int           `json:"attempt"`
-	RequestID string        `json:"request_id,omitempty"`
-	Error     string        `json:"error,omitempty"`
+	Time    time.Time     `json:"time"`
+	Action  string        `json:"action,omitempty"` // from WithAction, e.g. "create ada@example.com"
+	Method  string        `json:"method"`
+	Path    string        `json:"path"`   // no query secrets
+	Status  int           `json:"status"` // 0 when no response (connection error)
+	Latency time.Duration `json:"latency_ns"`
+	Attempt int           `json:"attempt"`
+	// ReadBack marks a request made to verify a write (not itself a change),
+	// so the executor can tell "the upstream answered" from "the write landed".
+	ReadBack  bool   `json:"read_back,omitempty"`
+	RequestID string `json:"request_id,omitempty"`
+	Error     string `json:"error,omitempty"`
 }
 
 type actionKey struct{}

@@ -86,7 +86,7 @@ func planAgainst(t testing.TB, p providers.Provider, members []sources.Member, o
 	if err != nil {
 		t.Fatalf("list: %v", err)
 	}
-	opts.Owner = owner
+	opts.Owner = owner.Principal
 	opts.Capabilities = p.Capabilities()
 	opts.Provider, opts.Organization = p.Name(), p.Organization()
 	if opts.Now.IsZero() {

@@ -17,6 +17,12 @@ const (
 	OpReinvite Op = "reinvite" // revoke the pending one (if any), then create
 	OpRevoke   Op = "revoke"
 	OpLeave    Op = "leave"
+	// Access: one role for one person (providers.Grant).
+	OpGrant   Op = "grant"
+	OpUngrant Op = "ungrant"
+	// Offboarding: a member absent from the roster leaves the org
+	// (--remove-members; --offboard remove).
+	OpRemoveMember Op = "remove-member"
 )
 
 // ActionStatus is where an action stands.
@@ -51,6 +57,9 @@ type Action struct {
 	RequestID    string                `json:"request_id,omitempty"`
 	Member       *sources.Member       `json:"member,omitempty"`  // desired (nil for revoke/leave of absent)
 	Current      *providers.Invitation `json:"current,omitempty"` // nil for create
+	Grant        *providers.Grant      `json:"grant,omitempty"`   // grant, ungrant
+	User         *providers.User       `json:"user,omitempty"`    // remove-member
+	Radius       *providers.Radius     `json:"radius,omitempty"`  // remove-member: what goes with the user
 }
 
 // Summary counts planned actions by kind; Failed counts failed ones.

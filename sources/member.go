@@ -50,7 +50,10 @@ type Member struct {
 	ServiceRoles  []ServiceRole `json:"service_roles,omitempty" yaml:"service_roles,omitempty"`
 	Groups        []string      `json:"groups,omitempty" yaml:"groups,omitempty"`
 	ExpiresInDays int           `json:"expires_in_days,omitempty" yaml:"expires_in_days,omitempty"` // 0 = upstream default
-	Origin        Origin        `json:"origin" yaml:"-"`
+	// Roles is the access the person should hold, each NAME or NAME@SCOPE
+	// (the roles column); nil = the column is absent: access is not managed.
+	Roles  []string `json:"roles,omitempty" yaml:"roles,omitempty"`
+	Origin Origin   `json:"origin" yaml:"-"`
 }
 
 // Problem is one validation finding. Column is empty when the whole row (or

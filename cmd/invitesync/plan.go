@@ -318,7 +318,7 @@ func runReconcile(ctx context.Context, mode string, args []string, stdout, stder
 	if err != nil {
 		return exitFailed, fmt.Errorf("upstream could not be read: %w", err)
 	}
-	if owner == "" && rf.ledger == "" && saved == nil {
+	if owner.Principal == "" && rf.ledger == "" && saved == nil {
 		log.Warn().Str("provider", p.Name()).Msg("no --ledger and the upstream does not say who created an invitation: none counts as this tool's, so none will be revoked")
 	}
 
@@ -332,7 +332,7 @@ func runReconcile(ctx context.Context, mode string, args []string, stdout, stder
 		}
 	} else {
 		plan, err = reconcile.Compute(members, current, reconcile.Options{
-			Policy: reconcile.Policy(rf.policy), Owner: owner, Ledger: ledger, RevokeUnmanaged: rf.revokeUnmanaged,
+			Policy: reconcile.Policy(rf.policy), Owner: owner.Principal, Ledger: ledger, RevokeUnmanaged: rf.revokeUnmanaged,
 			RefreshBefore: rf.refresh, MaxRevoke: rf.maxRevoke, Capabilities: caps, Now: time.Now(),
 			RosterFile: rf.roster, RosterRows: len(members), RosterDigest: digest,
 			Provider: p.Name(), Organization: p.Organization(),
@@ -467,18 +467,18 @@ func rosterProblems(err error, path string, stderr io.Writer) error {
 }
 
 // readUpstream asks who the tool runs as and lists the current invitations.
-func readUpstream(ctx context.Context, p providers.Provider, log zerolog.Logger) (string, []providers.Invitation, error) {
+func readUpstream(ctx context.Context, p providers.Provider, log zerolog.Logger) (providers.Identity, []providers.Invitation, error) {
 	owner, err := p.WhoAmI(ctx)
 	if err != nil {
-		return "", nil, err
+		return owner, nil, err
 	}
-	if owner == "" {
+	if owner.Principal == "" {
 		log.Info().Str("provider", p.Name()).Msg("the upstream does not tell who created an invitation: ownership by --ledger only")
 	}
 	start := time.Now()
 	current, err := p.List(ctx)
 	if err != nil {
-		return "", nil, err
+		return owner, nil, err
 	}
 	log.Info().Str("provider", p.Name()).Str("organization", p.Organization()).Int("invitations", len(current)).
 		Str("took", time.Since(start).Round(time.Millisecond).String()).Msg("listed current invitations")

@@ -132,8 +132,11 @@ func (c *Client) Capabilities() providers.Capabilities {
 	return providers.Capabilities{Revoke: false, RevokeHint: RevokeHint, MaxBatch: 1, AuthType: true}
 }
 
-// WhoAmI is "": InvitationRecord has no creator, so ownership is by ledger only.
-func (c *Client) WhoAmI(context.Context) (string, error) { return "", nil }
+// WhoAmI names no principal (InvitationRecord has no creator, so ownership is
+// by ledger only); the org is the ARM resource, whose names are case-insensitive.
+func (c *Client) WhoAmI(context.Context) (providers.Identity, error) {
+	return providers.Identity{Org: strings.ToLower(c.Organization())}, nil
+}
 
 // token returns the cached token, fetching a new one within 5 minutes of expiry.
 func (c *Client) token(ctx context.Context) (string, error) {

@@ -73,17 +73,20 @@ func (c *Client) Capabilities() providers.Capabilities {
 	return providers.Capabilities{Revoke: true, MaxBatch: 1, AuthType: true}
 }
 
-// WhoAmI returns the owner of the API key, the id invitations carry as creator.id.
-// The api-keys answer shape is UNCONFIRMED upstream (contracts.md); the ledger
-// is the fallback for ownership.
-func (c *Client) WhoAmI(ctx context.Context) (string, error) {
+// WhoAmI returns the owner of the API key (the id invitations carry as
+// creator.id) and the organization in the key's resource name
+// (crn://confluent.cloud/organization=<uuid>/...): the API host is not an org.
+func (c *Client) WhoAmI(ctx context.Context) (providers.Identity, error) {
 	resp, err := c.http.Do(ctx, providers.Request{
 		Method: http.MethodGet, Path: "/iam/v2/api-keys/" + url.PathEscape(c.key), Idempotent: true,
 	})
 	if err != nil {
-		return "", fmt.Errorf("who am I: %w", err)
+		return providers.Identity{}, fmt.Errorf("who am I: %w", err)
 	}
 	var k struct {
+		Metadata struct {
+			ResourceName string `json:"resource_name"`
+		} `json:"metadata"`
 		Spec struct {
 			Owner struct {
 				ID string `json:"id"`
@@ -91,12 +94,30 @@ func (c *Client) WhoAmI(ctx context.Context) (string, error) {
 		} `json:"spec"`
 	}
 	if err := json.Unmarshal(resp.Body, &k); err != nil {
-		return "", fmt.Errorf("who am I: decode api key: %w", err)
+		return providers.Identity{}, fmt.Errorf("who am I: decode api key: %w", err)
 	}
 	if k.Spec.Owner.ID == "" {
-		return "", errors.New("who am I: the API key answer names no spec.owner.id")
+		return providers.Identity{}, errors.New("who am I: the API key answer names no spec.owner.id")
 	}
-	return k.Spec.Owner.ID, nil
+	org := CRNSegment(k.Metadata.ResourceName, "organization")
+	if org == "" {
+		return providers.Identity{}, errors.New("who am I: the API key's metadata.resource_name names no organization")
+	}
+	return providers.Identity{Principal: k.Spec.Owner.ID, Org: org}, nil
+}
+
+// CRNSegment returns the value of kind=VALUE in a Confluent resource name, or "".
+func CRNSegment(crn, kind string) string {
+	rest, ok := strings.CutPrefix(crn, "crn://")
+	if !ok {
+		return ""
+	}
+	for _, seg := range strings.Split(rest, "/")[1:] {
+		if v, ok := strings.CutPrefix(seg, kind+"="); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 // List returns every invitation, following metadata.next until it is absent.

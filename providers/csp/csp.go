@@ -113,9 +113,19 @@ func (c *Client) orgPath() string {
 	return "/csp/gateway/am/api/orgs/" + url.PathEscape(c.org) + "/invitations"
 }
 
-// WhoAmI returns the token's user, as invitations name it in invitedByUsername.
-// The loggedin/user answer's shape is UNCONFIRMED (contracts.md).
-func (c *Client) WhoAmI(ctx context.Context) (string, error) {
+// WhoAmI returns the token's user, as invitations name it in
+// invitedByUsername, and the org id the client acts on.
+func (c *Client) WhoAmI(ctx context.Context) (providers.Identity, error) {
+	who, err := c.username(ctx)
+	if err != nil {
+		return providers.Identity{}, err
+	}
+	return providers.Identity{Principal: who, Org: c.org}, nil
+}
+
+// username is the token's user, asked once.
+// The loggedin/user answer's shape is UNCONFIRMED.
+func (c *Client) username(ctx context.Context) (string, error) {
 	c.whoMu.Lock()
 	defer c.whoMu.Unlock()
 	if c.who != "" {
@@ -347,7 +357,7 @@ func (c *Client) createBatch(ctx context.Context, reqs []providers.InviteRequest
 		attemptsTotal += ln
 		var me string
 		if lerr == nil && !conflict {
-			me, lerr = c.WhoAmI(ctx)
+			me, lerr = c.username(ctx)
 		}
 		if lerr != nil {
 			for _, i := range pending {

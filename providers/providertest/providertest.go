@@ -112,7 +112,7 @@ func testWhoAmI(t *testing.T, h Harness) {
 	if err != nil {
 		t.Fatalf("WhoAmI: %v", err)
 	}
-	if got != h.Principal {
+	if got.Principal != h.Principal {
 		t.Fatalf("WhoAmI = %q, want %q", got, h.Principal)
 	}
 }
@@ -311,7 +311,7 @@ func testCreate(t *testing.T, h Harness) {
 			t.Fatalf("%s listed %d times after create, want once", m, len(got[m]))
 		}
 		inv := got[m][0]
-		if inv.Status != providers.StatusPending || inv.CreatorID != who {
+		if inv.Status != providers.StatusPending || inv.CreatorID != who.Principal {
 			t.Errorf("%s: status %q creator %q, want pending by %q", m, inv.Status, inv.CreatorID, who)
 		}
 		if r := res[i].Invitation; r != nil && r.ID != inv.ID {
