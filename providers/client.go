@@ -101,6 +101,7 @@ type Client struct {
 	backoffCap  time.Duration
 	log         zerolog.Logger
 	onAttempt   func(Attempt)
+	onResponse  func(method, path string, status int, header http.Header, body []byte)
 
 	mu          sync.Mutex
 	pausedUntil time.Time // no attempt starts before this (429, rate-limit headers)
@@ -127,6 +128,7 @@ func NewClient(cfg Config, opts ClientOptions) (*Client, error) {
 		backoffCap:  cfg.BackoffCap,
 		log:         cfg.Logger,
 		onAttempt:   cfg.OnAttempt,
+		onResponse:  cfg.OnResponse,
 	}
 	if c.maxAttempts <= 0 {
 		c.maxAttempts = DefaultMaxAttempts
@@ -401,6 +403,9 @@ func (c *Client) attempt(ctx context.Context, req Request, target *url.URL, n in
 		return outcome{err: e, sent: hr}
 	}
 
+	if c.onResponse != nil {
+		c.onResponse(req.Method, c.Scrub(req.Path), resp.StatusCode, resp.Header, raw)
+	}
 	reqID := resp.Header.Get(c.opts.RequestIDHeader)
 	if c.opts.RateLimitHeaders {
 		c.honourRateLimitHeaders(resp.Header)
