@@ -28,15 +28,16 @@ type Config struct {
 	Timeout     time.Duration // per attempt; 0 = DefaultTimeout
 	Logger      zerolog.Logger
 	OnAttempt   func(Attempt) // sees every HTTP attempt (the audit log); may be nil
-	// OnResponse sees every HTTP answer (2xx or not) with its headers and
-	// body, for `invitesync check` (rate-limit headers, a recorded sample).
-	// path has no query and known secrets scrubbed; header and body are the
-	// upstream's own and must not be written anywhere unredacted. May be nil.
-	OnResponse func(method, path string, status int, header http.Header, body []byte)
 	HTTPClient  *http.Client  // optional; nil = one with dial/TLS/header timeouts
 
 	// BackoffBase and BackoffCap shape the full-jitter backoff between retries
 	// (0 = DefaultBackoffBase, DefaultBackoffCap). Tests shorten them.
 	BackoffBase time.Duration
 	BackoffCap  time.Duration
+
+	// OnResponse sees every HTTP answer (2xx or not) with its headers and
+	// body, for `invitesync check` (rate-limit headers, a recorded sample).
+	// path has no query and known secrets scrubbed; header and body are the
+	// upstream's own and must not be written anywhere unredacted. May be nil.
+	OnResponse func(method, path string, status int, header http.Header, body []byte)
 }
