@@ -10,10 +10,13 @@ import (
 	"sync"
 	"time"
 
+	"cmp"
+
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/invitesync/invitesync/providers"
+	"github.com/invitesync/invitesync/sources"
 )
 
 // DefaultConcurrency is how many actions Apply runs at once by default.
@@ -79,9 +82,6 @@ func Apply(ctx context.Context, p providers.Provider, plan *Plan, opts ApplyOpti
 	if plan.Provider != "" && plan.Provider != p.Name() {
 		return nil, fmt.Errorf("apply: the plan is for provider %s, not %s", plan.Provider, p.Name())
 	}
-	if plan.Organization != "" && plan.Organization != p.Organization() {
-		return nil, fmt.Errorf("apply: the plan is for organization %s, not %s", plan.Organization, p.Organization())
-	}
 	r := &runner{
 		p:    p,
 		caps: p.Capabilities(),
@@ -92,6 +92,7 @@ func Apply(ctx context.Context, p providers.Provider, plan *Plan, opts ApplyOpti
 			Plan:    plan,
 			Actions: slices.Clone(plan.Actions),
 		},
+		userIDs: map[string]string{},
 	}
 	if r.opts.Concurrency <= 0 {
 		r.opts.Concurrency = DefaultConcurrency
@@ -106,9 +107,11 @@ func Apply(ctx context.Context, p providers.Provider, plan *Plan, opts ApplyOpti
 		r.opts.MaxUnanswered = DefaultMaxUnanswered
 	}
 	r.res.StartedAt = r.opts.Now().UTC()
-	units := r.units()
-	for _, u := range units {
-		r.total += len(u.actions)
+	phases := r.phases()
+	for _, ph := range phases {
+		for _, u := range ph {
+			r.total += len(u.actions)
+		}
 	}
 
 	// In-flight calls outlive ctx by at most Grace: cancelling mid-request
@@ -118,28 +121,43 @@ func Apply(ctx context.Context, p providers.Provider, plan *Plan, opts ApplyOpti
 	stop := context.AfterFunc(ctx, func() { time.AfterFunc(r.opts.Grace, cancelCalls) })
 	defer stop()
 
-	var g errgroup.Group
-	g.SetLimit(r.opts.Concurrency)
-	for _, u := range units {
-		if r.stopped(ctx, u) {
-			continue
-		}
-		g.Go(func() error {
-			if r.stopped(ctx, u) { // while waiting for a slot
+	// Phases run one after another: invitations (creates before the
+	// reinvites that revoke first, so a quota refusal is learnt before any
+	// revoke), then access (a grant may need the user id a create just
+	// returned), then removals (last: a person's access is settled first).
+	for _, units := range phases {
+		var g errgroup.Group
+		g.SetLimit(r.opts.Concurrency)
+		for _, u := range units {
+			if r.stopped(ctx, u) {
+				continue
+			}
+			g.Go(func() error {
+				if r.stopped(ctx, u) { // while waiting for a slot
+					return nil
+				}
+				r.run(callCtx, u)
 				return nil
-			}
-			if u.revoke {
-				r.revoke(callCtx, u.actions[0])
-			} else {
-				r.create(callCtx, u.actions)
-			}
-			return nil
-		})
+			})
+		}
+		_ = g.Wait() // units record their own outcomes
 	}
-	_ = g.Wait() // units record their own failures
 	r.res.FinishedAt = r.opts.Now().UTC()
 	r.res.Cancelled = r.cancelled > 0
 	return r.res, nil
+}
+
+func (r *runner) run(ctx context.Context, u unit) {
+	switch u.kind {
+	case unitRevoke:
+		r.revoke(ctx, u.actions[0])
+	case unitCreate:
+		r.create(ctx, u.actions)
+	case unitAccess:
+		r.access(ctx, u.actions[0])
+	case unitRemove:
+		r.remove(ctx, u.actions[0])
+	}
 }
 
 // stopped skips u, and says so, when no new action may start: ctx is
@@ -167,6 +185,14 @@ type runner struct {
 	res   *Result
 	total int
 
+	// stopRevokes is set once a create was refused for good (402 quota,
+	// 403): a reinvite that revokes first would then leave its person with
+	// no invitation at all, so no further one starts.
+	stopRevokes string
+	// userIDs are the user ids creates returned, by email key, for the
+	// grants of people invited in this run.
+	userIDs map[string]string
+
 	mu         sync.Mutex // the counts below, gone, OnProgress
 	done       int
 	cancelled  int  // skipped because ctx was cancelled
@@ -174,20 +200,30 @@ type runner struct {
 	gone       bool // unanswered reached MaxUnanswered: start nothing more
 }
 
-// unit is what one worker does: one revoke, or one create call (with the
-// revokes its reinvites need first).
+type unitKind int
+
+const (
+	unitRevoke unitKind = iota
+	unitCreate          // one create call: creates and reinvites sharing attributes
+	unitAccess          // one grant or ungrant
+	unitRemove          // one member removal
+)
+
+// unit is what one worker does: one revoke, one create call (with the
+// revokes its reinvites need first), one access change or one removal.
 type unit struct {
-	revoke  bool
+	kind    unitKind
 	actions []int // indexes into res.Actions
 }
 
-// units groups the runnable actions. Creates and reinvites with identical
-// (supported) attributes are batched up to MaxBatch; units keep plan order
-// of their first action.
-func (r *runner) units() []unit {
+// phases groups the runnable actions into the phases Apply runs in order.
+// Creates and reinvites with identical (supported) attributes are batched up
+// to MaxBatch; within a phase units keep plan order of their first action,
+// except that pure creates go before units holding a reinvite.
+func (r *runner) phases() [][]unit {
 	maxBatch := max(r.caps.MaxBatch, 1)
-	var out []unit
-	open := map[string]int{} // request signature -> index in out of the unit still filling
+	var inv, access, removal []unit
+	open := map[string]int{} // request signature -> index in inv of the unit still filling
 	for i, a := range r.res.Actions {
 		if a.Status != StatusPlanned {
 			continue
@@ -195,22 +231,40 @@ func (r *runner) units() []unit {
 		switch a.Op {
 		case OpRevoke:
 			if a.Current != nil {
-				out = append(out, unit{revoke: true, actions: []int{i}})
+				inv = append(inv, unit{kind: unitRevoke, actions: []int{i}})
 			}
 		case OpCreate, OpReinvite:
 			if a.Member == nil {
 				continue
 			}
 			sig := signature(r.request(&a))
-			if j, ok := open[sig]; ok && len(out[j].actions) < maxBatch {
-				out[j].actions = append(out[j].actions, i)
+			if j, ok := open[sig]; ok && len(inv[j].actions) < maxBatch {
+				inv[j].actions = append(inv[j].actions, i)
 				continue
 			}
-			open[sig] = len(out)
-			out = append(out, unit{actions: []int{i}})
+			open[sig] = len(inv)
+			inv = append(inv, unit{kind: unitCreate, actions: []int{i}})
+		case OpGrant, OpUngrant:
+			if a.Grant != nil {
+				access = append(access, unit{kind: unitAccess, actions: []int{i}})
+			}
+		case OpRemoveMember:
+			if a.User != nil {
+				removal = append(removal, unit{kind: unitRemove, actions: []int{i}})
+			}
 		}
 	}
-	return out
+	slices.SortStableFunc(inv, func(a, b unit) int { return cmp.Compare(r.hasReinvite(a), r.hasReinvite(b)) })
+	return [][]unit{inv, access, removal}
+}
+
+func (r *runner) hasReinvite(u unit) int {
+	for _, i := range u.actions {
+		if r.res.Actions[i].Op == OpReinvite {
+			return 1
+		}
+	}
+	return 0
 }
 
 // request is the invite for a's member, with only the attributes the
@@ -271,11 +325,14 @@ func (r *runner) revoke(ctx context.Context, i int) {
 	rr, err := r.p.Revoke(providers.WithAction(ctx, "revoke "+a.Email), *a.Current)
 	a.Attempts += rr.Attempts
 	a.RequestID = rr.RequestID
-	if err != nil {
+	switch {
+	case rr.Unknown:
+		r.unknown(i, fmt.Errorf("revoke %s: %w", orNone(a.Current.ID), orErr(err, "no read-back could tell")))
+	case err != nil:
 		r.fail(i, fmt.Errorf("revoke %s: %w", orNone(a.Current.ID), err), true, rr.Attempts)
-		return
+	default:
+		r.finish(i, nil)
 	}
-	r.finish(i, nil)
 }
 
 func (r *runner) create(ctx context.Context, idx []int) {
@@ -284,9 +341,17 @@ func (r *runner) create(ctx context.Context, idx []int) {
 	for _, i := range idx {
 		a := &r.res.Actions[i]
 		if r.needsRevoke(a) {
+			if why := r.revokesStopped(); why != "" {
+				r.skipOne(i, "not started: "+why)
+				continue
+			}
 			rr, err := r.p.Revoke(providers.WithAction(ctx, "reinvite "+a.Email), *a.Current)
 			a.Attempts += rr.Attempts
 			a.RequestID = rr.RequestID
+			if rr.Unknown {
+				r.unknown(i, fmt.Errorf("revoke %s before reinvite: %w", orNone(a.Current.ID), orErr(err, "no read-back could tell")))
+				continue
+			}
 			if err != nil {
 				r.fail(i, fmt.Errorf("revoke %s before reinvite: %w", orNone(a.Current.ID), err), true, rr.Attempts)
 				continue
@@ -297,6 +362,23 @@ func (r *runner) create(ctx context.Context, idx []int) {
 	}
 	if len(reqs) == 0 {
 		return
+	}
+	// Intent first: if this process dies with the call on the wire, the next
+	// run finds the invitation it made and knows it is ours.
+	if r.opts.Ledger != nil {
+		for n, i := range who {
+			a := &r.res.Actions[i]
+			var known []string
+			if a.Current != nil && a.Current.ID != "" {
+				known = []string{a.Current.ID}
+			}
+			if err := r.opts.Ledger.RecordIntent(reqs[n].Email, known, r.opts.Now()); err != nil {
+				for _, j := range who {
+					r.fail(j, fmt.Errorf("create not sent: %w", err), false, 0)
+				}
+				return
+			}
+		}
 	}
 	label := string(r.res.Actions[who[0]].Op) + " " + reqs[0].Email
 	if len(reqs) > 1 {
@@ -321,27 +403,154 @@ func (r *runner) create(ctx context.Context, idx []int) {
 		if cr.RequestID != "" {
 			a.RequestID = cr.RequestID
 		}
+		if cr.Unknown {
+			r.unknown(i, fmt.Errorf("create: %w", orErr(cr.Err, "no read-back could tell")))
+			continue
+		}
 		if cr.Err != nil {
+			if code := providers.StatusCode(cr.Err); code == 402 || code == 403 {
+				r.stopRevoking(fmt.Sprintf("a create was refused for good (%d) for %s; no more pending invitations are revoked for reinvites in this run, so nobody is left without one", code, a.Email))
+			}
 			r.fail(i, fmt.Errorf("create: %w", cr.Err), false, cr.Attempts)
 			continue
 		}
-		id := ""
+		var inv providers.Invitation
 		if cr.Invitation != nil {
-			id = cr.Invitation.ID
+			inv = *cr.Invitation
 		}
-		a.InvitationID = id
+		a.InvitationID = inv.ID
+		if inv.UserID != "" {
+			r.mu.Lock()
+			r.userIDs[sources.Key(a.Email)] = inv.UserID
+			r.mu.Unlock()
+		}
 		if cr.AlreadyInvited {
 			// A pending invitation exists (a retried create that had landed,
 			// or one made meanwhile): the person is invited, which was the goal.
 			a.Reason += "; already invited upstream"
-		} else if r.opts.Ledger != nil {
-			if err := r.opts.Ledger.Record(id, a.Email, r.opts.Now()); err != nil {
-				r.finish(i, fmt.Errorf("invited (%s), but %w", orNone(id), err))
+		} else if r.opts.Ledger != nil && (inv.ID != "" || !inv.CreatedAt.IsZero()) {
+			// Without an id or the upstream's creation time the intent stays
+			// open: the next run's listing resolves it.
+			if err := r.opts.Ledger.RecordInvitation(inv, a.Email, r.opts.Now()); err != nil {
+				r.finish(i, fmt.Errorf("invited (%s), but %w", orNone(inv.ID), err))
 				continue
 			}
 		}
 		r.finish(i, nil)
 	}
+}
+
+func (r *runner) revokesStopped() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.stopRevokes
+}
+
+func (r *runner) stopRevoking(why string) {
+	r.mu.Lock()
+	first := r.stopRevokes == ""
+	if first {
+		r.stopRevokes = why
+	}
+	r.mu.Unlock()
+	if first {
+		r.opts.Logger.Error().Msg(why)
+	}
+}
+
+// access grants or removes one role.
+func (r *runner) access(ctx context.Context, i int) {
+	a := &r.res.Actions[i]
+	acc, ok := r.p.(providers.Access)
+	if !ok {
+		r.finish(i, fmt.Errorf("%s: the provider cannot change access", a.Op))
+		return
+	}
+	g := *a.Grant
+	if g.UserID == "" {
+		r.mu.Lock()
+		g.UserID = r.userIDs[sources.Key(g.Email)]
+		r.mu.Unlock()
+	}
+	var (
+		wr  providers.WriteResult
+		err error
+	)
+	if a.Op == OpGrant {
+		wr, err = acc.GrantRole(providers.WithAction(ctx, "grant "+g.Role+" to "+a.Email), g)
+	} else {
+		wr, err = acc.UngrantRole(providers.WithAction(ctx, "ungrant "+g.Role+" from "+a.Email), g)
+	}
+	a.Attempts += wr.Attempts
+	a.RequestID = wr.RequestID
+	switch {
+	case wr.Unknown:
+		r.unknown(i, fmt.Errorf("%s %s: %w", a.Op, g.Role, orErr(err, "no read-back could tell")))
+		return
+	case err != nil:
+		r.fail(i, fmt.Errorf("%s %s: %w", a.Op, g.Role, err), true, wr.Attempts)
+		return
+	}
+	if r.opts.Ledger != nil {
+		var lerr error
+		if a.Op == OpGrant && !wr.NotFound {
+			lerr = r.opts.Ledger.RecordGrant(a.Email, g.Role, g.ID, r.opts.Now())
+		} else if a.Op == OpUngrant {
+			lerr = r.opts.Ledger.RecordUngrant(a.Email, g.Role, r.opts.Now())
+		}
+		if lerr != nil {
+			r.finish(i, fmt.Errorf("%s done, but %w", a.Op, lerr))
+			return
+		}
+	}
+	r.finish(i, nil)
+}
+
+// remove removes one member from the org.
+func (r *runner) remove(ctx context.Context, i int) {
+	a := &r.res.Actions[i]
+	m, ok := r.p.(providers.Members)
+	if !ok || !r.caps.RemoveMembers {
+		r.finish(i, errors.New("remove-member: the provider cannot remove members"))
+		return
+	}
+	wr, err := m.RemoveMember(providers.WithAction(ctx, "remove-member "+a.Email), *a.User)
+	a.Attempts += wr.Attempts
+	a.RequestID = wr.RequestID
+	switch {
+	case wr.Unknown:
+		r.unknown(i, fmt.Errorf("remove %s: %w", a.User.ID, orErr(err, "no read-back could tell")))
+	case err != nil:
+		r.fail(i, fmt.Errorf("remove %s: %w", a.User.ID, err), true, wr.Attempts)
+	default:
+		r.finish(i, nil)
+	}
+}
+
+func orErr(err error, why string) error {
+	if err != nil {
+		return err
+	}
+	return errors.New(why)
+}
+
+// unknown records an action whose outcome the provider could not learn.
+func (r *runner) unknown(i int, err error) {
+	a := &r.res.Actions[i]
+	a.Status = StatusUnknown
+	a.Error = fmt.Sprintf("%s (it may have taken effect upstream; it is not sent again blindly: the next plan shows whether it did): %v", OutcomeUnknown, err)
+	r.record(a, true)
+	r.mu.Lock()
+	r.unanswered = 0
+	r.mu.Unlock()
+	r.progress(1, false)
+}
+
+func (r *runner) skipOne(i int, why string) {
+	a := &r.res.Actions[i]
+	a.Status, a.Error = StatusSkipped, why
+	r.record(a, false)
+	r.progress(1, false)
 }
 
 // fail records that a step of action i (its revoke or its create) failed
@@ -367,16 +576,17 @@ func (r *runner) fail(i int, err error, idempotent bool, sent int) {
 	case sent == 0 && isContextError(err):
 		// A reinvite whose revoke went through and whose create was never sent.
 	case mayHaveApplied(err, idempotent):
-		err = fmt.Errorf("%s (it may have taken effect upstream; the next plan shows whether it did): %w", OutcomeUnknown, err)
+		r.unknown(i, err)
+		return
 	}
 	r.finish(i, err)
 }
 
 // mayHaveApplied reads the providers' typed error: a write that got no
 // answer, was cut off or got a 500 and ran out of attempts (MaybeApplied); a
-// read-back that failed after such a write (the write's outcome was never
-// learnt); a retried idempotent write; or the context ending between a write
-// and its read-back (no HTTP error left to tell).
+// retried idempotent write; or the context ending between a write and its
+// read-back (no HTTP error left to tell). Providers that verify by reading
+// back say Unknown themselves; this covers the rest.
 func mayHaveApplied(err error, idempotent bool) bool {
 	e, ok := providers.AsError(err)
 	switch {
@@ -384,23 +594,10 @@ func mayHaveApplied(err error, idempotent bool) bool {
 		return isContextError(err)
 	case e.MaybeApplied:
 		return true
-	case isRead(e):
-		return true
 	case idempotent:
 		return e.Retryable && e.Attempts > 1
 	}
 	return false
-}
-
-// isRead says whether e is from a request that reads: a GET, or one of the
-// POST list actions of an ARM resource (the Azure access API lists with a POST
-// to .../listInvitations). A create's error from a read is its read-back.
-func isRead(e *providers.Error) bool {
-	if e.Method == "GET" {
-		return true
-	}
-	last := e.Path[strings.LastIndexByte(e.Path, '/')+1:]
-	return e.Method == "POST" && strings.HasPrefix(last, "list")
 }
 
 // unanswered says whether err is an upstream that gave no answer at all,

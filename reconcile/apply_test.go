@@ -116,7 +116,7 @@ func TestApplyConfluentSample(t *testing.T) {
 	}
 	defer ledger.Close()
 
-	plan, err := planAgainst(t, p, sampleRoster(), Options{Ledger: ledger})
+	plan, err := planAgainst(t, p, sampleRoster(), Options{Ledger: ledger, MaxRevoke: "3"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +285,7 @@ func TestApplyConvergesUnderFaults(t *testing.T) {
 	for i := range 60 {
 		members = append(members, member(fmt.Sprintf("u%02d@example.com", i), auth(sources.AuthSSO)))
 	}
-	plan, err := planAgainst(t, p, members, Options{MaxRevoke: "2"})
+	plan, err := planAgainst(t, p, members, Options{MaxRevoke: "3"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -487,7 +487,7 @@ func TestApplyCSPBatches(t *testing.T) {
 	for i := range 25 {
 		members = append(members, member(fmt.Sprintf("new%02d@example.com", i), roles("org_member")))
 	}
-	plan, err := planAgainst(t, p, members, Options{})
+	plan, err := planAgainst(t, p, members, Options{MaxRevoke: "3"})
 	if err != nil {
 		t.Fatal(err)
 	}

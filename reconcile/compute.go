@@ -58,7 +58,7 @@ type GuardError struct {
 }
 
 func (e *GuardError) Error() string {
-	return fmt.Sprintf("the plan would revoke %d invitations, over --max-revoke %s (limit %d of %d pending); check the roster, or raise --max-revoke if this is intended",
+	return fmt.Sprintf("the plan would revoke %d pending invitations (reinvites revoke first), over --max-revoke %s (limit %d of %d pending); check the roster, or raise --max-revoke if this is intended",
 		e.Revokes, e.MaxRevoke, e.Limit, e.Pending)
 }
 
@@ -191,12 +191,7 @@ func Compute(members []sources.Member, current []providers.Invitation, opts Opti
 		Fingerprint:  <-fingerprint,
 		Actions:      c.actions,
 	}
-	revokes := 0
-	for _, a := range plan.Actions {
-		if a.Op == OpRevoke && a.Status == StatusPlanned {
-			revokes++
-		}
-	}
+	revokes := Revokes(plan.Actions)
 	if allowed := limit.Of(pending); revokes > allowed {
 		ms := opts.MaxRevoke
 		if strings.TrimSpace(ms) == "" {
@@ -205,6 +200,22 @@ func Compute(members []sources.Member, current []providers.Invitation, opts Opti
 		return plan, &GuardError{Revokes: revokes, Limit: allowed, Pending: pending, MaxRevoke: ms}
 	}
 	return plan, nil
+}
+
+// Revokes counts the pending invitations the actions would revoke: revokes,
+// and reinvites of a pending invitation (a reinvite revokes first, so a
+// roster change of every auth type is as destructive as a mass revoke).
+func Revokes(actions []Action) int {
+	n := 0
+	for _, a := range actions {
+		if a.Status != StatusPlanned {
+			continue
+		}
+		if a.Op == OpRevoke || a.Op == OpReinvite && a.Current != nil && a.Current.Status == providers.StatusPending {
+			n++
+		}
+	}
+	return n
 }
 
 // joiner holds the keys of members and invitations; entries refer to them
@@ -290,6 +301,11 @@ func (c *computer) group(members []sources.Member, current []providers.Invitatio
 		switch {
 		case !e.member:
 			inv := &current[e.idx]
+			if listedAgain(*invs, inv) {
+				// Page overlap: the same invitation twice must never make the
+				// plan revoke "the older duplicate", which is the one it keeps.
+				continue
+			}
 			*invs = append(*invs, inv)
 			if effectiveStatus(inv, c.now) == providers.StatusPending {
 				pending++
@@ -311,6 +327,19 @@ func (c *computer) group(members []sources.Member, current []providers.Invitatio
 	return pending
 }
 
+// listedAgain reports whether inv's id is already among invs.
+func listedAgain(invs []*providers.Invitation, inv *providers.Invitation) bool {
+	if inv.ID == "" {
+		return false
+	}
+	for _, o := range invs {
+		if o.ID == inv.ID {
+			return true
+		}
+	}
+	return false
+}
+
 // opRank orders one email's actions: what is done to the person, then
 // cleanups, then what is left.
 var opRank = map[Op]int{OpCreate: 0, OpReinvite: 1, OpRevoke: 2, OpLeave: 3}
@@ -327,12 +356,12 @@ type computer struct {
 	g       grouped // decide's scratch space
 }
 
-// effectiveStatus is the invitation's status at now: a pending invitation
-// past its expiry counts as expired, whatever the upstream still says.
-func effectiveStatus(inv *providers.Invitation, now time.Time) providers.Status {
-	if inv.Status == providers.StatusPending && !inv.ExpiresAt.IsZero() && inv.ExpiresAt.Before(now) {
-		return providers.StatusExpired
-	}
+// effectiveStatus is the invitation's status as the upstream reports it.
+// Our clock is never set against the upstream's: an invitation the upstream
+// still calls pending is pending, whatever its expiry says by our clock
+// (otherwise a skewed clock re-creates it on every run, never converging).
+// Providers whose API has no expired status map expiry themselves.
+func effectiveStatus(inv *providers.Invitation, _ time.Time) providers.Status {
 	return inv.Status
 }
 

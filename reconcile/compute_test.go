@@ -112,7 +112,7 @@ func TestComputeDiffTable(t *testing.T) {
 	if err := ledger.Record("i-ledger", "led@example.com", now); err != nil {
 		t.Fatal(err)
 	}
-	if err := ledger.Record("", "noid@example.com", now); err != nil {
+	if err := ledger.RecordInvitation(providers.Invitation{CreatedAt: now.Add(-time.Hour)}, "noid@example.com", now); err != nil {
 		t.Fatal(err)
 	}
 
@@ -168,9 +168,15 @@ func TestComputeDiffTable(t *testing.T) {
 				members: []sources.Member{member("cy@example.com")},
 				current: []providers.Invitation{inv("i-4", "cy@example.com", providers.StatusExpired, expires(time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)))},
 				want:    []want{{op: OpReinvite, email: "cy@example.com", status: StatusPlanned, id: "i-4", reason: "pending invitation expired on 2026-11-02"}}},
-			tc{name: p + "/present, pending past its expiry counts as expired: reinvite", opts: pol,
+			// Clock skew: the upstream says pending; our clock says expired. The
+			// upstream wins, or every run re-creates and never converges.
+			tc{name: p + "/present, pending upstream though past its expiry by our clock: leave", opts: pol,
 				members: []sources.Member{member("cy@example.com")},
 				current: []providers.Invitation{inv("i-4", "cy@example.com", providers.StatusPending, expires(now.Add(-time.Minute)))},
+				want:    []want{{op: OpLeave, email: "cy@example.com", status: StatusPlanned, id: "i-4", reason: "pending invitation matches the roster"}}},
+			tc{name: p + "/present, expired upstream: reinvite", opts: pol,
+				members: []sources.Member{member("cy@example.com")},
+				current: []providers.Invitation{inv("i-4", "cy@example.com", providers.StatusExpired, expires(now.Add(-time.Minute)))},
 				want:    []want{{op: OpReinvite, email: "cy@example.com", status: StatusPlanned, id: "i-4", reason: "pending invitation expired on 2026-11-10"}}},
 			tc{name: p + "/present, revoked: reinvite", opts: pol,
 				members: []sources.Member{member("eve@example.com")},
@@ -234,9 +240,22 @@ func TestComputeDiffTable(t *testing.T) {
 		tc{name: "ownership by ledger id", opts: withLedger,
 			current: []providers.Invitation{inv("i-ledger", "led@example.com", providers.StatusPending, creator(""))},
 			want:    []want{{op: OpRevoke, email: "led@example.com", status: StatusPlanned, id: "i-ledger", reason: "created by this tool (ledger)"}}},
-		tc{name: "ownership by ledger email (entry without id)", opts: withLedger,
-			current: []providers.Invitation{inv("c-9", "NoId@Example.com", providers.StatusPending, creator(""))},
+		tc{name: "ownership by ledger email and upstream creation time (entry without id)", opts: withLedger,
+			current: []providers.Invitation{inv("c-9", "NoId@Example.com", providers.StatusPending, creator(""), created(now.Add(-time.Hour)))},
 			want:    []want{{op: OpRevoke, email: "NoId@Example.com", status: StatusPlanned, id: "c-9", reason: "(ledger)"}}},
+		// Someone else's invitation for the same email, made at another time
+		// by the upstream's clock, is not ours, however our clock runs.
+		tc{name: "id-less ledger entry does not own another invitation of the email", opts: withLedger,
+			current: []providers.Invitation{inv("c-8", "noid@example.com", providers.StatusPending, creator(""), created(now.Add(-30*time.Minute)))},
+			want:    []want{{op: OpLeave, email: "noid@example.com", status: StatusPlanned, id: "c-8", unmanaged: true}}},
+		tc{name: "id-less ledger entry does not own an invitation with no creation time", opts: withLedger,
+			current: []providers.Invitation{inv("c-7", "noid@example.com", providers.StatusPending, creator(""))},
+			want:    []want{{op: OpLeave, email: "noid@example.com", status: StatusPlanned, id: "c-7", unmanaged: true}}},
+		// Page overlap: one invitation listed twice is one invitation.
+		tc{name: "an invitation listed twice is kept, never revoked as its own duplicate", opts: withLedger,
+			members: []sources.Member{member("led@example.com")},
+			current: []providers.Invitation{inv("i-ledger", "led@example.com", providers.StatusPending), inv("i-ledger", "led@example.com", providers.StatusPending)},
+			want:    []want{{op: OpLeave, email: "led@example.com", status: StatusPlanned, id: "i-ledger", reason: "matches"}}},
 		tc{name: "ledger does not own other ids", opts: withLedger,
 			current: []providers.Invitation{inv("i-other", "led2@example.com", providers.StatusPending, creator(""))},
 			want:    []want{{op: OpLeave, email: "led2@example.com", status: StatusPlanned, id: "i-other", unmanaged: true}}},

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,20 +17,42 @@ import (
 	"github.com/invitesync/invitesync/sources"
 )
 
-// LedgerEntry is one line of the ledger file: an invitation this tool created.
+// Ledger entry kinds. The zero kind is an invitation this tool created.
+const (
+	KindInvitation = ""
+	KindIntent     = "intent" // a create is about to be sent (written before it)
+	KindGrant      = "grant"  // a role this tool granted
+	KindUngrant    = "ungrant"
+	KindMember     = "member" // an existing member adopted as managed (--adopt)
+)
+
+// LedgerEntry is one line of the ledger file.
 type LedgerEntry struct {
-	Provider     string    `json:"provider"`
-	Organization string    `json:"organization"`
-	ID           string    `json:"id"` // "" when the upstream did not say (CSP's 202)
-	Email        string    `json:"email"`
-	CreatedAt    time.Time `json:"created_at"`
+	Provider     string `json:"provider"`
+	Organization string `json:"organization"`
+	Kind         string `json:"kind,omitempty"`
+	ID           string `json:"id"` // invitation or binding id; "" when the upstream did not say
+	Email        string `json:"email"`
+	// UpstreamCreatedAt is the invitation's creation time as the upstream
+	// itself reported it: an id-less invitation is ours only when the
+	// upstream reports exactly this time again. Our clock is never compared
+	// with the upstream's.
+	UpstreamCreatedAt time.Time `json:"upstream_created_at,omitzero"`
+	// Known (intent) lists the ids of the email's invitations that existed
+	// before the create, so the one the create made can be told apart.
+	Known []string `json:"known,omitempty"`
+	Role  string   `json:"role,omitempty"` // grant, ungrant
+	// CreatedAt is when the line was written (this machine's clock; for people).
+	CreatedAt time.Time `json:"created_at"`
 }
 
-// Ledger is the record of invitations this tool created in one provider's
-// organization (--ledger FILE, JSON lines). It proves ownership where the
-// upstream has no creator (Azure) or the tool's principal changed. Each
-// successful create is appended and fsynced before the next action is
-// reported, so a run killed at any point can be resumed. Safe for concurrent use.
+// Ledger is the record of what this tool did in one provider's organization
+// (--ledger FILE, JSON lines): invitations it created (ownership where the
+// upstream has no creator, or the principal changed), creates it was about
+// to send (intents, so a crash mid-create never turns its own invitation
+// into someone else's), roles it granted, members adopted. Each line is
+// appended and fsynced before the step it records counts as done. Safe for
+// concurrent use.
 type Ledger struct {
 	path         string // "" = in memory only
 	provider     string
@@ -37,19 +60,29 @@ type Ledger struct {
 
 	mu      sync.Mutex
 	f       *os.File
+	written uint64     // lines written to f
+	syncMu  sync.Mutex // one fsync at a time
+	synced  uint64     // lines known durable
 	entries []LedgerEntry
 	ids     map[string]struct{}
-	emails  map[string]time.Time // keys of entries without an id -> latest entry
+	idless  map[string][]time.Time // email key -> upstream creation times of id-less entries
+	invited map[string]struct{}    // email keys with any invitation entry
+	intents map[string]LedgerEntry // email key -> latest unresolved intent
+	grants  map[string]struct{}    // grantKey -> granted by this tool (and not ungranted since)
+	adopted map[string]struct{}    // email keys
 }
 
 // LoadLedger reads the ledger at path, keeping the entries of provider and
-// organization (others are ignored: one file may serve several jobs). A
-// missing file is an empty ledger; path "" is an in-memory ledger that
-// persists nothing. A final line cut short by a crash is ignored; any other
-// malformed line is an error naming it.
-func LoadLedger(path, provider, organization string) (*Ledger, error) {
+// organization (the org's canonical id); others are ignored (one file may
+// serve several jobs). Entries an older build keyed by a legacy display
+// name (Confluent's API host) are kept only when they name an invitation id,
+// which is unique across orgs. A missing file is an empty ledger; path "" is
+// an in-memory ledger that persists nothing. A final line cut short by a
+// crash is ignored; any other malformed line is an error naming it.
+func LoadLedger(path, provider, organization string, legacy ...string) (*Ledger, error) {
 	l := &Ledger{path: path, provider: provider, organization: organization,
-		ids: map[string]struct{}{}, emails: map[string]time.Time{}}
+		ids: map[string]struct{}{}, idless: map[string][]time.Time{}, invited: map[string]struct{}{},
+		intents: map[string]LedgerEntry{}, grants: map[string]struct{}{}, adopted: map[string]struct{}{}}
 	if path == "" {
 		return l, nil
 	}
@@ -69,34 +102,49 @@ func LoadLedger(path, provider, organization string) (*Ledger, error) {
 		var e LedgerEntry
 		if err := json.Unmarshal(line, &e); err != nil {
 			if !complete {
-				break // the last write of a killed run: the create it records is re-planned
+				break // the last write of a killed run: its intent line (if any) came first
 			}
 			return nil, fmt.Errorf("read ledger %s:%d: %w", path, n+1, err)
 		}
-		if e.Provider == provider && e.Organization == organization {
+		switch {
+		case e.Provider != provider:
+		case e.Organization == organization:
+			l.index(e)
+		case e.Kind == KindInvitation && e.ID != "" && slices.Contains(legacy, e.Organization):
 			l.index(e)
 		}
 	}
 	return l, nil
 }
 
+func grantKey(email, role string) string { return sources.Key(email) + "\x00" + role }
+
 func (l *Ledger) index(e LedgerEntry) {
 	l.entries = append(l.entries, e)
-	if e.ID != "" {
-		l.ids[e.ID] = struct{}{}
-	} else if k := sources.Key(e.Email); e.CreatedAt.After(l.emails[k]) {
-		l.emails[k] = e.CreatedAt
+	k := sources.Key(e.Email)
+	switch e.Kind {
+	case KindInvitation:
+		if e.ID != "" {
+			l.ids[e.ID] = struct{}{}
+		} else if !e.UpstreamCreatedAt.IsZero() {
+			l.idless[k] = append(l.idless[k], e.UpstreamCreatedAt)
+		}
+		l.invited[k] = struct{}{}
+		delete(l.intents, k)
+	case KindIntent:
+		l.intents[k] = e
+	case KindGrant:
+		l.grants[grantKey(e.Email, e.Role)] = struct{}{}
+	case KindUngrant:
+		delete(l.grants, grantKey(e.Email, e.Role))
+	case KindMember:
+		l.adopted[k] = struct{}{}
 	}
 }
 
-// ledgerSkew is how far the upstream's clock may run ahead of ours when an
-// id-less entry is matched by time.
-const ledgerSkew = 10 * time.Minute
-
-// Owns reports whether the ledger lists inv: by id, or, for entries recorded
-// without an id, by email for an invitation created no later than the entry
-// was written (give or take ledgerSkew): one made later is someone else's.
-// A nil ledger owns nothing.
+// Owns reports whether the ledger lists inv: by id, or, for id-less
+// entries, by email and the exact creation time the upstream reported when
+// the entry was written. A nil ledger owns nothing.
 func (l *Ledger) Owns(inv providers.Invitation) bool {
 	if l == nil {
 		return false
@@ -108,8 +156,57 @@ func (l *Ledger) Owns(inv providers.Invitation) bool {
 			return true
 		}
 	}
-	at, ok := l.emails[sources.Key(inv.Email)]
-	return ok && (inv.CreatedAt.IsZero() || !inv.CreatedAt.After(at.Add(ledgerSkew)))
+	if inv.CreatedAt.IsZero() {
+		return false
+	}
+	for _, at := range l.idless[sources.Key(inv.Email)] {
+		if at.Equal(inv.CreatedAt) {
+			return true
+		}
+	}
+	return false
+}
+
+// OwnsMember reports whether a member with this email joined through an
+// invitation this tool made, or was adopted.
+func (l *Ledger) OwnsMember(email string) bool {
+	if l == nil {
+		return false
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	k := sources.Key(email)
+	_, inv := l.invited[k]
+	_, ad := l.adopted[k]
+	return inv || ad
+}
+
+// OwnsGrant reports whether this tool granted role to email (and has not
+// removed it since).
+func (l *Ledger) OwnsGrant(email, role string) bool {
+	if l == nil {
+		return false
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, ok := l.grants[grantKey(email, role)]
+	return ok
+}
+
+// Intents returns the creates that were about to be sent and whose outcome
+// no later line records.
+func (l *Ledger) Intents() []LedgerEntry {
+	if l == nil {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]LedgerEntry, 0, len(l.intents))
+	for _, e := range l.intents {
+		out = append(out, e)
+	}
+	slices.SortFunc(out, func(a, b LedgerEntry) int { return strings.Compare(a.Email, b.Email) })
+	return out
 }
 
 // Entries returns the ledger's entries for its provider and organization.
@@ -124,27 +221,131 @@ func (l *Ledger) Entries() []LedgerEntry {
 
 // Record appends that this tool created an invitation (id may be "") and,
 // for a file ledger, writes it through to disk (one write, then fsync)
-// before returning.
+// before returning. An id-less entry owns nothing (see RecordInvitation).
 func (l *Ledger) Record(id, email string, at time.Time) error {
-	e := LedgerEntry{Provider: l.provider, Organization: l.organization, ID: id, Email: email, CreatedAt: at.UTC()}
+	return l.RecordInvitation(providers.Invitation{ID: id, Email: email}, email, at)
+}
+
+// RecordInvitation records that inv, created for email, is this tool's: by
+// its id, or, with none, by the creation time the upstream reported.
+func (l *Ledger) RecordInvitation(inv providers.Invitation, email string, at time.Time) error {
+	return l.write(LedgerEntry{ID: inv.ID, Email: email, UpstreamCreatedAt: inv.CreatedAt.UTC(), CreatedAt: at})
+}
+
+// RecordIntent records, before a create is sent, that it is about to be,
+// with the ids of the email's invitations that exist already.
+func (l *Ledger) RecordIntent(email string, known []string, at time.Time) error {
+	return l.write(LedgerEntry{Kind: KindIntent, Email: email, Known: known, CreatedAt: at})
+}
+
+// RecordGrant records a role this tool granted (id: the binding's, if any).
+func (l *Ledger) RecordGrant(email, role, id string, at time.Time) error {
+	return l.write(LedgerEntry{Kind: KindGrant, Email: email, Role: role, ID: id, CreatedAt: at})
+}
+
+// RecordUngrant records that a role this tool granted was removed.
+func (l *Ledger) RecordUngrant(email, role string, at time.Time) error {
+	return l.write(LedgerEntry{Kind: KindUngrant, Email: email, Role: role, CreatedAt: at})
+}
+
+// Adopt records an existing member as managed by this tool.
+func (l *Ledger) Adopt(email string, at time.Time) error {
+	return l.write(LedgerEntry{Kind: KindMember, Email: email, CreatedAt: at})
+}
+
+// ResolveIntents settles creates whose outcome a crash (or an unanswered
+// request) left unknown, from the current listing: an invitation for the
+// intent's email that did not exist before it (not in Known) is the one the
+// create made, and is recorded as ours (on disk too when persist is set,
+// i.e. in apply). It returns the emails resolved.
+func (l *Ledger) ResolveIntents(current []providers.Invitation, persist bool, at time.Time) ([]string, error) {
+	intents := l.Intents()
+	if len(intents) == 0 {
+		return nil, nil
+	}
+	byKey := map[string]LedgerEntry{}
+	for _, e := range intents {
+		byKey[sources.Key(e.Email)] = e
+	}
+	found := map[string]*providers.Invitation{}
+	for i := range current {
+		inv := &current[i]
+		k := sources.Key(inv.Email)
+		e, ok := byKey[k]
+		if !ok || slices.Contains(e.Known, inv.ID) && inv.ID != "" {
+			continue
+		}
+		// The oldest new one: anything later was made after ours.
+		if prev := found[k]; prev == nil || inv.CreatedAt.Before(prev.CreatedAt) {
+			found[k] = inv
+		}
+	}
+	var resolved []string
+	for k, inv := range found {
+		e := LedgerEntry{ID: inv.ID, Email: byKey[k].Email, UpstreamCreatedAt: inv.CreatedAt.UTC(), CreatedAt: at}
+		var err error
+		if persist {
+			err = l.write(e)
+		} else {
+			l.mu.Lock()
+			e.Provider, e.Organization = l.provider, l.organization
+			l.index(e)
+			l.mu.Unlock()
+		}
+		if err != nil {
+			return resolved, err
+		}
+		resolved = append(resolved, e.Email)
+	}
+	slices.Sort(resolved)
+	return resolved, nil
+}
+
+// write appends e (stamped with the ledger's provider and org) and indexes it.
+func (l *Ledger) write(e LedgerEntry) error {
+	if l == nil {
+		return nil
+	}
+	e.Provider, e.Organization = l.provider, l.organization
+	e.CreatedAt = e.CreatedAt.UTC()
 	line, err := json.Marshal(e)
 	if err != nil {
 		return fmt.Errorf("record in ledger: %w", err)
 	}
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.path != "" {
-		if err := l.open(); err != nil {
-			return err
-		}
-		if _, err := l.f.Write(append(line, '\n')); err != nil {
-			return fmt.Errorf("record in ledger: %w", err)
-		}
-		if err := l.f.Sync(); err != nil {
-			return fmt.Errorf("record in ledger: %w", err)
-		}
+	if l.path == "" {
+		l.index(e)
+		l.mu.Unlock()
+		return nil
 	}
+	if err := l.open(); err != nil {
+		l.mu.Unlock()
+		return err
+	}
+	if _, err := l.f.Write(append(line, '\n')); err != nil {
+		l.mu.Unlock()
+		return fmt.Errorf("record in ledger: %w", err)
+	}
+	l.written++
+	seq, f := l.written, l.f
+	l.mu.Unlock()
+	// Group commit: one fsync covers every line written before it started,
+	// so concurrent creates do not queue behind each other's fsync.
+	l.syncMu.Lock()
+	defer l.syncMu.Unlock()
+	if l.synced < seq {
+		l.mu.Lock()
+		upTo := l.written
+		l.mu.Unlock()
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("record in ledger: %w", err)
+		}
+		l.synced = upTo
+	}
+	// Indexed only once durable: nothing counts as ours before it is on disk.
+	l.mu.Lock()
 	l.index(e)
+	l.mu.Unlock()
 	return nil
 }
 

@@ -23,7 +23,7 @@ func TestLedger(t *testing.T) {
 	if err := l.Record("i-1", "ada@example.com", now); err != nil {
 		t.Fatal(err)
 	}
-	if err := l.Record("", "Bob@Example.com", now); err != nil { // CSP: no id
+	if err := l.RecordInvitation(providers.Invitation{CreatedAt: now.Add(-time.Minute)}, "Bob@Example.com", now); err != nil { // CSP: no id
 		t.Fatal(err)
 	}
 	if err := l.Close(); err != nil {
@@ -54,9 +54,9 @@ func TestLedger(t *testing.T) {
 		{providers.Invitation{ID: "i-1", Email: "ada@example.com"}, true},
 		{providers.Invitation{ID: "i-1", Email: "someone@example.com"}, true}, // by id
 		{providers.Invitation{ID: "i-2", Email: "ada@example.com"}, false},    // ada's entry has an id: another id is not ours
-		{providers.Invitation{ID: "x-9", Email: "bob@example.com"}, true},     // id-less entry: by email
-		{providers.Invitation{ID: "x-9", Email: "bob@example.com", CreatedAt: now.Add(-time.Minute)}, true},
-		{providers.Invitation{ID: "x-9", Email: "bob@example.com", CreatedAt: now.Add(time.Hour)}, false}, // made after our entry: not ours
+		{providers.Invitation{ID: "x-9", Email: "bob@example.com"}, false}, // id-less entry: no upstream time to match, not ours
+		{providers.Invitation{ID: "x-9", Email: "bob@example.com", CreatedAt: now.Add(-time.Minute)}, true}, // the upstream's own time again
+		{providers.Invitation{ID: "x-9", Email: "bob@example.com", CreatedAt: now.Add(-2 * time.Minute)}, false}, // another time: someone else's, however our clock runs
 		{providers.Invitation{ID: "c-1", Email: "cy@example.com"}, false},                                 // another provider's entry
 		{providers.Invitation{ID: "", Email: "nobody@example.com"}, false},
 	} {

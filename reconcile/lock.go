@@ -8,19 +8,22 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
+	"strings"
 	"time"
+
+	"github.com/gofrs/flock"
 )
 
-// RunLock keeps two applies against one org (or one ledger) from acting at
-// once. It is an flock(2) on a file, so the kernel drops it when its holder
-// dies, even by SIGKILL: a lock file left behind is never mistaken for a live
-// holder, and nothing has to guess whether a pid is stale.
+// RunLock keeps two applies against one org from acting at once. It is an
+// advisory file lock (flock(2) on Unix, LockFileEx on Windows), so the kernel
+// drops it when its holder dies, even by SIGKILL: a lock file left behind is
+// never mistaken for a live holder. A run takes one lock per key (see
+// LockPaths) and holds all of them or none.
 type RunLock struct {
-	f *os.File
+	locks []*flock.Flock
 }
 
-// Holder is what a lock file says about the run that holds it.
+// Holder is what a lock's holder file says about the run that holds it.
 type Holder struct {
 	PID       int       `json:"pid"`
 	Host      string    `json:"host"`
@@ -32,7 +35,7 @@ type Holder struct {
 // LockedError says another run holds the lock.
 type LockedError struct {
 	Path   string
-	Holder Holder // zero when the file could not be read
+	Holder Holder // zero when the holder file could not be read
 }
 
 func (e *LockedError) Error() string {
@@ -43,54 +46,121 @@ func (e *LockedError) Error() string {
 		e.Path, e.Holder.PID, e.Holder.Host, e.Holder.StartedAt.Format(time.RFC3339))
 }
 
-// LockPath is the lock for a run: next to the ledger when there is one (runs
-// sharing a ledger share a lock), else one per provider and organization in
-// the temporary directory (runs on this machine against one org share it).
-func LockPath(ledger, provider, org string) string {
-	if ledger != "" {
-		return ledger + ".lock"
-	}
+// LockDir is where the per-org locks of this machine live.
+func LockDir() string { return filepath.Join(os.TempDir(), "invitesync-locks") }
+
+// LockPaths are the locks a run against provider's org takes: one keyed by
+// the org's canonical identity (so every run on this machine against that
+// org excludes the others, whatever endpoint spelling, ledger or working
+// directory it uses), and, with a ledger, one next to the ledger's real path
+// (symlinks resolved), so runs on other machines sharing that ledger's
+// volume exclude each other too.
+func LockPaths(dir, ledger, provider, org string) ([]string, error) {
 	sum := sha256.Sum256([]byte(provider + "\x00" + org))
-	return filepath.Join(os.TempDir(), "invitesync-"+provider+"-"+hex.EncodeToString(sum[:6])+".lock")
+	paths := []string{filepath.Join(dir, provider+"-"+hex.EncodeToString(sum[:8])+".lock")}
+	if ledger != "" {
+		real, err := realPath(ledger)
+		if err != nil {
+			return nil, fmt.Errorf("lock: ledger %s: %w", ledger, err)
+		}
+		paths = append(paths, real+".lock")
+	}
+	return paths, nil
 }
 
-// AcquireLock takes the lock at path without waiting: a *LockedError when
-// another run holds it.
-func AcquireLock(path string, h Holder) (*RunLock, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+// realPath resolves symlinks in path's directory and in path itself when it
+// exists, so two spellings of one file give one lock.
+func realPath(path string) (string, error) {
+	abs, err := filepath.Abs(path)
 	if err != nil {
-		return nil, fmt.Errorf("open lock: %w", err)
+		return "", err
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		defer f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
+	if r, err := filepath.EvalSymlinks(abs); err == nil {
+		return r, nil
+	}
+	dir, err := filepath.EvalSymlinks(filepath.Dir(abs))
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, filepath.Base(abs)), nil
+}
+
+// AcquireLock takes every lock in paths without waiting, in order: a
+// *LockedError when another run holds one of them (and none is kept).
+// A lock file is opened without following a symlink planted in its place
+// and is never truncated; who holds it is written to a holder file beside
+// it, replaced whole.
+func AcquireLock(paths []string, h Holder) (*RunLock, error) {
+	rl := &RunLock{}
+	for _, path := range paths {
+		if err := os.MkdirAll(filepath.Dir(path), 0o1777); err != nil {
+			rl.Release()
+			return nil, fmt.Errorf("lock: %w", err)
+		}
+		fl := flock.New(path, flock.SetFlag(os.O_CREATE|os.O_RDWR|noFollow), flock.SetPermissions(0o666))
+		ok, err := fl.TryLock()
+		if err != nil {
+			rl.Release()
+			if isSymlinkRefusal(path) {
+				return nil, fmt.Errorf("lock %s: it is a symlink; refusing to follow it (remove it)", path)
+			}
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		if !ok {
+			rl.Release()
 			le := &LockedError{Path: path}
-			if b, rerr := os.ReadFile(path); rerr == nil {
+			if b, rerr := os.ReadFile(holderPath(path)); rerr == nil {
 				_ = json.Unmarshal(b, &le.Holder) // best effort: the message is still right without it
 			}
 			return nil, le
 		}
-		return nil, fmt.Errorf("lock %s: %w", path, err)
+		rl.locks = append(rl.locks, fl)
+		if err := writeHolder(holderPath(path), h); err != nil {
+			rl.Release()
+			return nil, err
+		}
 	}
-	b, _ := json.Marshal(h)
-	if err := f.Truncate(0); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("write lock: %w", err)
-	}
-	if _, err := f.WriteAt(append(b, '\n'), 0); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("write lock: %w", err)
-	}
-	return &RunLock{f: f}, nil
+	return rl, nil
 }
 
-// Release drops the lock. The file stays (removing it would race with a
-// run that has just opened it); its contents say who held it last.
+func holderPath(lock string) string { return strings.TrimSuffix(lock, ".lock") + ".lock.holder" }
+
+func isSymlinkRefusal(path string) bool {
+	fi, err := os.Lstat(path)
+	return err == nil && fi.Mode()&os.ModeSymlink != 0
+}
+
+// writeHolder replaces the holder file (temp file and rename: a symlink
+// planted at its name is replaced, never written through).
+func writeHolder(path string, h Holder) error {
+	b, _ := json.Marshal(h)
+	f, err := os.CreateTemp(filepath.Dir(path), ".holder.*")
+	if err != nil {
+		return fmt.Errorf("write lock holder: %w", err)
+	}
+	_, werr := f.Write(append(b, '\n'))
+	cerr := f.Close()
+	if err := errors.Join(werr, cerr); err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("write lock holder: %w", err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("write lock holder: %w", err)
+	}
+	return nil
+}
+
+// Release drops every lock held. The files stay (removing one would race
+// with a run that has just opened it).
 func (l *RunLock) Release() error {
-	if l == nil || l.f == nil {
+	if l == nil {
 		return nil
 	}
-	err := l.f.Close() // closing the last descriptor releases the flock
-	l.f = nil
-	return err
+	var errs []error
+	for i := len(l.locks) - 1; i >= 0; i-- {
+		errs = append(errs, l.locks[i].Close())
+	}
+	l.locks = nil
+	return errors.Join(errs...)
 }

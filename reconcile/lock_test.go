@@ -14,11 +14,11 @@ import (
 func TestLockExcludesSecondHolder(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ledger.jsonl.lock")
 	h := Holder{PID: os.Getpid(), Host: "here", StartedAt: time.Date(2026, 11, 24, 1, 2, 3, 0, time.UTC), Provider: "confluent"}
-	l, err := AcquireLock(path, h)
+	l, err := AcquireLock([]string{path}, h)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = AcquireLock(path, Holder{PID: 1})
+	_, err = AcquireLock([]string{path}, Holder{PID: 1})
 	var le *LockedError
 	if !errors.As(err, &le) {
 		t.Fatalf("second acquire: %v, want *LockedError", err)
@@ -29,7 +29,7 @@ func TestLockExcludesSecondHolder(t *testing.T) {
 	if err := l.Release(); err != nil {
 		t.Fatal(err)
 	}
-	l2, err := AcquireLock(path, Holder{PID: 2})
+	l2, err := AcquireLock([]string{path}, Holder{PID: 2})
 	if err != nil {
 		t.Fatalf("acquire after release: %v", err)
 	}
@@ -52,7 +52,7 @@ func TestLockLeftByKilledProcessIsFree(t *testing.T) {
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		l, err := AcquireLock(path, Holder{})
+		l, err := AcquireLock([]string{path}, Holder{})
 		var le *LockedError
 		if errors.As(err, &le) {
 			break // the child holds it
@@ -71,7 +71,7 @@ func TestLockLeftByKilledProcessIsFree(t *testing.T) {
 	// The kernel drops the lock as the killed processes' files are closed:
 	// allow it a moment, never a guess about a pid.
 	for deadline := time.Now().Add(5 * time.Second); ; {
-		l, err := AcquireLock(path, Holder{PID: 3})
+		l, err := AcquireLock([]string{path}, Holder{PID: 3})
 		if err == nil {
 			l.Release()
 			return
@@ -83,12 +83,67 @@ func TestLockLeftByKilledProcessIsFree(t *testing.T) {
 	}
 }
 
-func TestLockPath(t *testing.T) {
-	if got := LockPath("/var/lib/invitesync/ledger.jsonl", "csp", "o"); got != "/var/lib/invitesync/ledger.jsonl.lock" {
-		t.Errorf("with ledger: %s", got)
+func TestLockPathsKeyedByOrgAndRealLedger(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "real")
+	if err := os.Mkdir(real, 0o755); err != nil {
+		t.Fatal(err)
 	}
-	a, b := LockPath("", "csp", "org-a"), LockPath("", "csp", "org-b")
-	if a == b || !strings.HasPrefix(filepath.Base(a), "invitesync-csp-") {
-		t.Errorf("per-org locks: %s %s", a, b)
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	locks := filepath.Join(dir, "locks")
+	a, err := LockPaths(locks, filepath.Join(real, "ledger.jsonl"), "csp", "org-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := LockPaths(locks, filepath.Join(link, "ledger.jsonl"), "csp", "org-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a) != 2 || a[0] != b[0] || a[1] != b[1] {
+		t.Fatalf("one ledger through a symlink gave other locks: %v vs %v", a, b)
+	}
+	other, _ := LockPaths(locks, "", "csp", "org-b")
+	if other[0] == a[0] {
+		t.Fatalf("two orgs share a lock: %v", other)
+	}
+	// One org, two ledgers: still one lock in common.
+	c, _ := LockPaths(locks, filepath.Join(dir, "elsewhere.jsonl"), "csp", "org-a")
+	if c[0] != a[0] {
+		t.Fatalf("two ledgers of one org do not share the org lock: %v vs %v", c, a)
+	}
+	held, err := AcquireLock(a, Holder{PID: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Release()
+	var le *LockedError
+	if _, err := AcquireLock(c, Holder{PID: 2}); !errors.As(err, &le) {
+		t.Fatalf("second run of the same org with another ledger: %v, want *LockedError", err)
+	}
+}
+
+// A symlink planted where the lock goes is refused, and its target is
+// never created, truncated or written.
+func TestLockRefusesPlantedSymlink(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "precious")
+	if err := os.WriteFile(target, []byte("keep me"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "x.lock")
+	if err := os.Symlink(target, path); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := AcquireLock([]string{path}, Holder{PID: 1}); err == nil {
+		l.Release()
+		t.Fatal("took a lock through a planted symlink")
+	} else if !strings.Contains(err.Error(), "symlink") {
+		t.Errorf("error %q does not say why", err)
+	}
+	if b, _ := os.ReadFile(target); string(b) != "keep me" {
+		t.Fatalf("the symlink's target was changed: %q", b)
 	}
 }

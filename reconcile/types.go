@@ -34,6 +34,10 @@ const (
 	StatusFailed      ActionStatus = "failed"
 	StatusSkipped     ActionStatus = "skipped"     // not attempted (cancelled run, policy)
 	StatusUnsupported ActionStatus = "unsupported" // the provider cannot do it; reason says what to do instead
+	// StatusUnknown: the request may have taken effect upstream and no
+	// answer or read-back said whether. It is never re-sent blindly; the
+	// next run's listing settles it (and the ledger records it then).
+	StatusUnknown ActionStatus = "unknown"
 )
 
 // Policy decides which changes a run may make.
@@ -65,13 +69,18 @@ type Action struct {
 // Summary counts planned actions by kind; Failed counts failed ones.
 // Leave excludes Unmanaged (the two are disjoint).
 type Summary struct {
-	Create      int `json:"create"`
-	Reinvite    int `json:"reinvite"`
-	Revoke      int `json:"revoke"`
-	Leave       int `json:"leave"`
-	Unmanaged   int `json:"unmanaged"`
-	Failed      int `json:"failed"`
-	Unsupported int `json:"unsupported"`
+	Create       int `json:"create"`
+	Reinvite     int `json:"reinvite"`
+	Revoke       int `json:"revoke"`
+	Leave        int `json:"leave"`
+	Unmanaged    int `json:"unmanaged"`
+	Grant        int `json:"grant"`
+	Ungrant      int `json:"ungrant"`
+	RemoveMember int `json:"remove_member"`
+	Failed       int `json:"failed"`
+	Unknown      int `json:"unknown"`
+	Skipped      int `json:"skipped"`
+	Unsupported  int `json:"unsupported"`
 }
 
 // Plan is a computed, reviewable set of actions, sorted by email.
@@ -115,10 +124,20 @@ func Summarize(actions []Action) Summary {
 			s.Unmanaged++
 		case a.Op == OpLeave:
 			s.Leave++
+		case a.Op == OpGrant:
+			s.Grant++
+		case a.Op == OpUngrant:
+			s.Ungrant++
+		case a.Op == OpRemoveMember:
+			s.RemoveMember++
 		}
 		switch a.Status {
 		case StatusFailed:
 			s.Failed++
+		case StatusUnknown:
+			s.Unknown++
+		case StatusSkipped:
+			s.Skipped++
 		case StatusUnsupported:
 			s.Unsupported++
 		}
@@ -127,12 +146,23 @@ func Summarize(actions []Action) Summary {
 }
 
 // Changes reports whether any action would change the upstream (what makes
-// plan exit 2): a create, reinvite or revoke the provider can carry out.
+// plan exit 2): one the provider can carry out that is not done.
 func Changes(actions []Action) bool {
 	for _, a := range actions {
-		if a.Op != OpLeave && a.Status != StatusUnsupported && a.Status != StatusDone {
+		if a.Op != OpLeave && a.Status != StatusUnsupported && a.Status != StatusDone && a.Status != StatusSkipped {
 			return true
 		}
+	}
+	return false
+}
+
+// Destructive reports whether op takes something away upstream.
+func Destructive(a *Action) bool {
+	switch a.Op {
+	case OpRevoke, OpUngrant, OpRemoveMember:
+		return true
+	case OpReinvite:
+		return a.Current != nil && a.Current.Status == providers.StatusPending
 	}
 	return false
 }
