@@ -52,14 +52,35 @@ type auditLine struct {
 	Error     string    `json:"error"`
 }
 
-// OpenAudit opens (creating dir and the file if needed) dir/audit.jsonl for append.
+// OpenAudit opens (creating dir and the file if needed) dir/audit.jsonl for
+// append, keeping earlier runs' lines. It never writes through something
+// planted at that name: a symlink is refused (O_NOFOLLOW), and so is anything
+// that is not a regular file with a single name (a FIFO, a device, a hard
+// link to another file).
 func OpenAudit(dir string) (*Audit, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("open audit log: %w", err)
 	}
-	f, err := os.OpenFile(filepath.Join(dir, AuditFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	path := filepath.Join(dir, AuditFile)
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		return nil, fmt.Errorf("open audit log: %s is a symlink: remove it; the audit log is never written through one", path)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND|auditOpenFlags, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("open audit log: %w", err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open audit log: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("open audit log: %s is not a regular file (%s): remove it", path, fi.Mode().Type())
+	}
+	if n := linkCount(fi); n > 1 {
+		f.Close()
+		return nil, fmt.Errorf("open audit log: %s has %d hard links: remove it; the audit log is never written into another file", path, n)
 	}
 	return &Audit{f: f, lastSync: time.Now()}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"strconv"
 	"time"
 
 	"github.com/invitesync/invitesync/reconcile"
@@ -14,9 +15,12 @@ import (
 //go:embed report.html.tmpl
 var htmlSource string
 
-// htmlTemplate renders report.html. html/template escapes every value for
-// its context (text, attribute, script), so a hostile roster cannot inject
-// markup or script.
+// htmlTemplate renders report.html's fixed parts ("head" and "tail").
+// html/template escapes every value for its context (text, attribute,
+// script), so a hostile roster cannot inject markup or script. The actions
+// themselves are written between the two as one JSON document inside a
+// <script type="application/json"> element, every '<', '>' and '&' escaped,
+// and the page's script puts them in the DOM with textContent only.
 var htmlTemplate = template.Must(template.New("report.html").Funcs(template.FuncMap{
 	"rfc3339": func(t time.Time) string { return t.Format(time.RFC3339) },
 }).Parse(htmlSource))
@@ -27,16 +31,33 @@ var htmlKinds = []struct{ name, color string }{
 	{"create", "#1a7f37"},
 	{"reinvite", "#9a6700"},
 	{"revoke", "#cf222e"},
+	{"grant", "#116329"},
+	{"ungrant", "#bc4c00"},
+	{"remove-member", "#82071e"},
 	{"leave", "#6e7781"},
 	{"unmanaged", "#8250df"},
 	{"failed", "#a40e26"},
+	{"unknown", "#9a6700"},
 	{"unsupported", "#0969da"},
 }
 
+// Past htmlFoldAbove rows, the kinds that change nothing (leave, unmanaged)
+// are counted and sampled, not listed: a 1M x 1M plan is mostly leave, and a
+// page listing a million of them is one no browser opens. Every change stays
+// listed.
+const (
+	htmlFoldAbove = 5000
+	htmlSamples   = 1000
+	// Reasons and errors repeat ("not invited"): each distinct text is sent
+	// once and rows point at it, up to this many distinct texts.
+	htmlMaxInterned  = 1 << 16
+	htmlMaxInternLen = 512
+)
+
 // Chart geometry, in SVG user units.
 const (
-	chartLabelW = 100
-	chartBarMax = 420
+	chartLabelW = 110
+	chartBarMax = 410
 	chartRowH   = 30
 	chartBarH   = 20
 )
@@ -48,39 +69,43 @@ type htmlBar struct {
 	TX           int // count label x
 }
 
-type htmlRow struct {
-	Action
-	Kind string
+// htmlFold says what was folded for one kind.
+type htmlFold struct {
+	Kind, What    string
+	Count, Listed int
+	stride        int
 }
 
 type htmlPage struct {
-	*Document
-	Duration    string
-	Bars        []htmlBar
-	ChartHeight int
-	Total       int
-	Rows        []htmlRow
+	Mode, Provider, Organization string
+	Roster                       Roster
+	StartedAt                    time.Time
+	Summary                      reconcile.Summary
+	Cancelled                    bool
+	Duration                     string
+	Bars                         []htmlBar
+	ChartHeight                  int
+	Total                        int
+	Folded                       []htmlFold
+	KindNames                    []string
 }
 
 func writeHTML(w io.Writer, d *Document) error {
 	s := d.Summary
-	counts := map[string]int{
-		"create": s.Create, "reinvite": s.Reinvite, "revoke": s.Revoke, "leave": s.Leave,
-		"unmanaged": s.Unmanaged, "failed": s.Failed, "unsupported": s.Unsupported,
-	}
 	most := 1
-	for _, c := range counts {
-		most = max(most, c)
+	for _, k := range htmlKinds {
+		most = max(most, summaryCount(s, k.name))
 	}
 	page := htmlPage{
-		Document:    d,
+		Mode: Sanitize(d.Mode), Provider: Sanitize(d.Provider), Organization: Sanitize(d.Organization),
+		Roster:    Roster{File: Sanitize(d.Roster.File), Rows: d.Roster.Rows},
+		StartedAt: d.StartedAt, Summary: s, Cancelled: d.Cancelled,
 		Duration:    d.FinishedAt.Sub(d.StartedAt).Round(time.Millisecond).String(),
-		Total:       len(d.Actions),
+		Total:       d.Len(),
 		ChartHeight: len(htmlKinds)*chartRowH + 4,
-		Rows:        make([]htmlRow, len(d.Actions)),
 	}
 	for i, k := range htmlKinds {
-		c := counts[k.name]
+		c := summaryCount(s, k.name)
 		width := c * chartBarMax / most
 		if c > 0 {
 			width = max(width, 2) // a non-zero count stays visible
@@ -90,28 +115,148 @@ func writeHTML(w io.Writer, d *Document) error {
 			Kind: k.name, Color: k.color, Count: c,
 			Width: width, Y: y, TY: y + chartBarH/2 + 5, TX: chartLabelW + width + 8,
 		})
+		page.KindNames = append(page.KindNames, k.name)
 	}
-	for i, a := range d.Actions {
-		page.Rows[i] = htmlRow{Action: a, Kind: a.Kind()}
+	folds := map[string]*htmlFold{}
+	for _, f := range []htmlFold{
+		{Kind: "leave", What: "nothing to change", Count: s.Leave},
+		{Kind: "unmanaged", What: "pending, not ours, left alone", Count: s.Unmanaged},
+	} {
+		if f.Count > htmlFoldAbove {
+			f.stride = f.Count / htmlSamples
+			f.Listed = (f.Count + f.stride - 1) / f.stride
+			f.Listed = min(f.Listed, htmlSamples)
+			page.Folded = append(page.Folded, f)
+			folds[f.Kind] = &page.Folded[len(page.Folded)-1]
+		}
 	}
-	bw := bufio.NewWriterSize(w, 64<<10)
-	if err := htmlTemplate.Execute(bw, page); err != nil {
+
+	bw := bufio.NewWriterSize(w, 256<<10)
+	if err := htmlTemplate.ExecuteTemplate(bw, "head", page); err != nil {
+		return fmt.Errorf("render html: %w", err)
+	}
+	if err := writeHTMLData(bw, d, folds); err != nil {
+		return fmt.Errorf("render html: %w", err)
+	}
+	if err := htmlTemplate.ExecuteTemplate(bw, "tail", page); err != nil {
 		return fmt.Errorf("render html: %w", err)
 	}
 	return bw.Flush()
 }
 
-// statusClass is used by the template to colour a status cell.
-func (r htmlRow) StatusClass() string {
-	switch r.Status {
-	case reconcile.StatusFailed:
-		return "st-failed"
-	case reconcile.StatusDone:
-		return "st-done"
-	case reconcile.StatusUnsupported:
-		return "st-unsupported"
-	case reconcile.StatusSkipped:
-		return "st-skipped"
+// writeHTMLData writes the actions as
+//
+//	<script type="application/json" id="report-data">{"rows":[[kind, status,
+//	email, reason, invitation, attempts, error, request id, detail], ...],
+//	"kinds":[...], "statuses":[...], "text":[...], "folded":{kind:[count, listed]}}</script>
+//
+// kind and status index "kinds" and "statuses"; a reason, error or detail is a
+// string or an index into "text". Each row is appended by hand: no
+// reflection, a few hundred nanoseconds a row.
+func writeHTMLData(bw *bufio.Writer, d *Document, folds map[string]*htmlFold) error {
+	var (
+		kinds, statuses, texts []string
+		kindIdx                = map[string]int{}
+		statusIdx              = map[string]int{}
+		textIdx                = map[string]int{}
+		seen                   = map[string]int{} // rows of a folded kind met so far
+	)
+	index := func(m map[string]int, list *[]string, v string) int {
+		i, ok := m[v]
+		if !ok {
+			i = len(*list)
+			m[v] = i
+			*list = append(*list, v)
+		}
+		return i
 	}
-	return "st-planned"
+	appendText := func(buf []byte, v string) []byte {
+		if v == "" {
+			return append(buf, `""`...)
+		}
+		if i, ok := textIdx[v]; ok {
+			return strconv.AppendInt(buf, int64(i), 10)
+		}
+		if len(texts) < htmlMaxInterned && len(v) <= htmlMaxInternLen {
+			return strconv.AppendInt(buf, int64(index(textIdx, &texts, v)), 10)
+		}
+		return appendJSONString(buf, v, true)
+	}
+
+	buf := make([]byte, 0, 64<<10)
+	buf = append(buf, `<script type="application/json" id="report-data">{"rows":[`...)
+	first := true
+	for i := range d.actions {
+		ra := &d.actions[i]
+		kind := kindOf(ra.Op, ra.Unmanaged)
+		if f := folds[kind]; f != nil {
+			n := seen[kind]
+			seen[kind] = n + 1
+			if n%f.stride != 0 || n/f.stride >= f.Listed {
+				continue
+			}
+		}
+		a := toAction(ra)
+		if !first {
+			buf = append(buf, ',')
+		}
+		first = false
+		buf = append(buf, '[')
+		buf = strconv.AppendInt(buf, int64(index(kindIdx, &kinds, kind)), 10)
+		buf = append(buf, ',')
+		buf = strconv.AppendInt(buf, int64(index(statusIdx, &statuses, string(a.Status))), 10)
+		buf = append(buf, ',')
+		buf = appendJSONString(buf, Sanitize(a.Email), true)
+		buf = append(buf, ',')
+		buf = appendText(buf, Sanitize(a.Reason))
+		buf = append(buf, ',')
+		buf = appendJSONString(buf, Sanitize(a.InvitationID), true)
+		buf = append(buf, ',')
+		buf = strconv.AppendInt(buf, int64(a.Attempts), 10)
+		buf = append(buf, ',')
+		buf = appendText(buf, Sanitize(a.Error))
+		buf = append(buf, ',')
+		buf = appendJSONString(buf, Sanitize(a.RequestID), true)
+		buf = append(buf, ',')
+		buf = appendText(buf, Sanitize(detailText(a, 20)))
+		buf = append(buf, ']')
+		if len(buf) >= 48<<10 {
+			if _, err := bw.Write(buf); err != nil {
+				return err
+			}
+			buf = buf[:0]
+		}
+	}
+	buf = append(buf, `],"kinds":`...)
+	buf = appendJSONStrings(buf, kinds)
+	buf = append(buf, `,"statuses":`...)
+	buf = appendJSONStrings(buf, statuses)
+	buf = append(buf, `,"text":`...)
+	buf = appendJSONStrings(buf, texts)
+	buf = append(buf, `,"folded":{`...)
+	i := 0
+	for _, f := range []string{"leave", "unmanaged"} {
+		if fd := folds[f]; fd != nil {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			i++
+			buf = appendJSONString(buf, f, true)
+			buf = fmt.Appendf(buf, ":[%d,%d]", fd.Count, fd.Listed)
+		}
+	}
+	buf = append(buf, "}}</script>\n"...)
+	_, err := bw.Write(buf)
+	return err
+}
+
+func appendJSONStrings(buf []byte, vs []string) []byte {
+	buf = append(buf, '[')
+	for i, v := range vs {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = appendJSONString(buf, v, true)
+	}
+	return append(buf, ']')
 }

@@ -20,11 +20,14 @@ const (
 	mdCellMax     = 300    // runes of a reason or error shown in a cell
 )
 
-// section is one list of the Markdown report.
+// section is one list of the Markdown report: the actions keep selects, in
+// plan order, and how many there are (the summary's count).
 type section struct {
 	title string
-	rows  []Action
-	fail  bool // columns for failures: op, email, error, attempts, request id
+	keep  func(a *reconcile.Action) bool
+	count int
+	cols  string // header row
+	row   func(cw *countingWriter, a Action)
 }
 
 // mdSections groups the changes a reviewer must see. Each kind's list holds
@@ -32,28 +35,43 @@ type section struct {
 // status; failures are listed again first, with their errors. "leave" is
 // counted in the summary table only: it changes nothing.
 func mdSections(d *Document) []section {
-	var failed, create, reinvite, revoke, unmanaged []Action
-	for _, a := range d.Actions {
-		if a.Status == reconcile.StatusFailed {
-			failed = append(failed, a)
-		}
-		switch a.Kind() {
-		case "create":
-			create = append(create, a)
-		case "reinvite":
-			reinvite = append(reinvite, a)
-		case "revoke":
-			revoke = append(revoke, a)
-		case "unmanaged":
-			unmanaged = append(unmanaged, a)
-		}
+	s := d.Summary
+	ofOp := func(op reconcile.Op) func(a *reconcile.Action) bool {
+		return func(a *reconcile.Action) bool { return a.Op == op }
 	}
+	plain := func(cw *countingWriter, a Action) {
+		cw.printf("| %s | %s | %s | %s |\n", mdCode(a.Email), mdText(a.Reason), mdText(string(a.Status)), mdCode(a.InvitationID))
+	}
+	const plainCols = "| email | reason | status | invitation |\n| --- | --- | --- | --- |\n"
+	access := func(cw *countingWriter, a Action) {
+		cw.printf("| %s | %s | %s | %s |\n", mdCode(a.Email), mdCode(a.Role), mdText(a.Reason), mdText(string(a.Status)))
+	}
+	const accessCols = "| email | role | reason | status |\n| --- | --- | --- | --- |\n"
 	return []section{
-		{title: "Failed", rows: failed, fail: true},
-		{title: "Create", rows: create},
-		{title: "Reinvite", rows: reinvite},
-		{title: "Revoke", rows: revoke},
-		{title: "Unmanaged (pending, not ours, left alone)", rows: unmanaged},
+		{title: "Failed", count: s.Failed,
+			keep: func(a *reconcile.Action) bool { return a.Status == reconcile.StatusFailed },
+			cols: "| op | email | error | attempts | request id |\n| --- | --- | --- | ---: | --- |\n",
+			row: func(cw *countingWriter, a Action) {
+				cw.printf("| %s | %s | %s | %d | %s |\n", mdText(a.Kind()), mdCode(a.Email), mdText(a.Error), a.Attempts, mdCode(a.RequestID))
+			}},
+		{title: "Outcome unknown (may have taken effect; the next plan shows whether)", count: s.Unknown,
+			keep: func(a *reconcile.Action) bool { return a.Status == reconcile.StatusUnknown },
+			cols: "| op | email | error | attempts | request id |\n| --- | --- | --- | ---: | --- |\n",
+			row: func(cw *countingWriter, a Action) {
+				cw.printf("| %s | %s | %s | %d | %s |\n", mdText(a.Kind()), mdCode(a.Email), mdText(a.Error), a.Attempts, mdCode(a.RequestID))
+			}},
+		{title: "Create", count: s.Create, keep: ofOp(reconcile.OpCreate), cols: plainCols, row: plain},
+		{title: "Reinvite", count: s.Reinvite, keep: ofOp(reconcile.OpReinvite), cols: plainCols, row: plain},
+		{title: "Revoke", count: s.Revoke, keep: ofOp(reconcile.OpRevoke), cols: plainCols, row: plain},
+		{title: "Grant", count: s.Grant, keep: ofOp(reconcile.OpGrant), cols: accessCols, row: access},
+		{title: "Ungrant", count: s.Ungrant, keep: ofOp(reconcile.OpUngrant), cols: accessCols, row: access},
+		{title: "Remove member", count: s.RemoveMember, keep: ofOp(reconcile.OpRemoveMember),
+			cols: "| email | goes with the user | reason | status |\n| --- | --- | --- | --- |\n",
+			row: func(cw *countingWriter, a Action) {
+				cw.printf("| %s | %s | %s | %s |\n", mdCode(a.Email), mdText(radiusText(a, 10)), mdText(a.Reason), mdText(string(a.Status)))
+			}},
+		{title: "Unmanaged (pending, not ours, left alone)", count: s.Unmanaged,
+			keep: func(a *reconcile.Action) bool { return a.Op == reconcile.OpLeave && a.Unmanaged }, cols: plainCols, row: plain},
 	}
 }
 
@@ -83,28 +101,46 @@ func writeMarkdown(w io.Writer, d *Document) error {
 		cw.printf("> [!WARNING]\n> The run was cancelled: actions not attempted are marked skipped.\n\n")
 	}
 	s := d.Summary
-	cw.printf("| create | reinvite | revoke | leave | unmanaged | failed | unsupported |\n")
-	cw.printf("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
-	cw.printf("| %d | %d | %d | %d | %d | %d | %d |\n\n", s.Create, s.Reinvite, s.Revoke, s.Leave, s.Unmanaged, s.Failed, s.Unsupported)
+	if s.Grant+s.Ungrant+s.RemoveMember+s.Unknown > 0 {
+		cw.printf("| create | reinvite | revoke | grant | ungrant | remove member | leave | unmanaged | failed | unknown | unsupported |\n")
+		cw.printf("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+		cw.printf("| %d | %d | %d | %d | %d | %d | %d | %d | %d | %d | %d |\n\n", s.Create, s.Reinvite, s.Revoke, s.Grant, s.Ungrant, s.RemoveMember, s.Leave, s.Unmanaged, s.Failed, s.Unknown, s.Unsupported)
+	} else {
+		cw.printf("| create | reinvite | revoke | leave | unmanaged | failed | unsupported |\n")
+		cw.printf("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+		cw.printf("| %d | %d | %d | %d | %d | %d | %d |\n\n", s.Create, s.Reinvite, s.Revoke, s.Leave, s.Unmanaged, s.Failed, s.Unsupported)
+	}
 
 	changes := 0
 	for _, sec := range mdSections(d) {
-		if len(sec.rows) == 0 {
+		if sec.count == 0 {
 			continue
 		}
-		changes += len(sec.rows)
-		cw.printf("### %s (%d)\n\n", sec.title, len(sec.rows))
-		shown := min(len(sec.rows), mdVisibleRows)
-		mdTable(cw, sec, sec.rows[:shown], -1)
-		if rest := sec.rows[shown:]; len(rest) > 0 {
-			// Fold the rest while the page stays within budget; count what is left.
-			cw.printf("\n<details><summary>%d more</summary>\n\n", len(rest))
-			n := 0
-			if cw.n < mdBudget {
-				n = mdTable(cw, sec, rest, mdBudget)
+		changes += sec.count
+		cw.printf("### %s (%d)\n\n", sec.title, sec.count)
+		// One pass over the plan per section: rows are rendered as they are
+		// met, the first mdVisibleRows in view, the rest folded while the page
+		// stays within budget, and what is left only counted.
+		cw.printf("%s", sec.cols)
+		shown, folded := 0, false
+		for i := range d.actions {
+			ra := &d.actions[i]
+			if !sec.keep(ra) {
+				continue
 			}
-			if n < len(rest) {
-				cw.printf("\n…and %d more: see report.json or report.html.\n", len(rest)-n)
+			if shown == mdVisibleRows && !folded {
+				folded = true
+				cw.printf("\n<details><summary>%d more</summary>\n\n%s", sec.count-shown, sec.cols)
+			}
+			if folded && cw.n >= mdBudget {
+				break
+			}
+			sec.row(cw, toAction(ra))
+			shown++
+		}
+		if folded {
+			if shown < sec.count {
+				cw.printf("\n…and %d more: see report.json or report.html.\n", sec.count-shown)
 			}
 			cw.printf("\n</details>\n")
 		}
@@ -116,33 +152,12 @@ func writeMarkdown(w io.Writer, d *Document) error {
 	return cw.w.Flush()
 }
 
-// mdTable writes a table of rows, stopping once the page passes budget
-// (budget < 0: no limit); it returns how many rows it wrote.
-func mdTable(cw *countingWriter, sec section, rows []Action, budget int) int {
-	if sec.fail {
-		cw.printf("| op | email | error | attempts | request id |\n| --- | --- | --- | ---: | --- |\n")
-	} else {
-		cw.printf("| email | reason | status | invitation |\n| --- | --- | --- | --- |\n")
-	}
-	for i, a := range rows {
-		if budget >= 0 && cw.n >= budget {
-			return i
-		}
-		if sec.fail {
-			cw.printf("| %s | %s | %s | %d | %s |\n", mdText(a.Kind()), mdCode(a.Email), mdText(a.Error), a.Attempts, mdCode(a.RequestID))
-		} else {
-			cw.printf("| %s | %s | %s | %s |\n", mdCode(a.Email), mdText(a.Reason), mdText(string(a.Status)), mdCode(a.InvitationID))
-		}
-	}
-	return len(rows)
-}
-
 // mdText escapes free text for a GitHub-flavoured Markdown table cell: HTML
 // is entity-encoded (no tag, comment or entity of the roster's survives),
 // Markdown punctuation is backslash-escaped, line breaks become spaces, and
 // long text is cut so one row cannot flood the page.
 func mdText(s string) string {
-	s = clip(s, mdCellMax)
+	s = Sanitize(strings.Map(lineBreakToSpace, clip(s, mdCellMax)))
 	var b strings.Builder
 	for _, r := range s {
 		switch r {
@@ -181,13 +196,18 @@ func mdCode(s string) string {
 	if strings.ContainsAny(s, "\\`|") {
 		return mdText(s)
 	}
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, clip(s, mdCellMax))
+	s = Sanitize(clip(s, mdCellMax))
+	if strings.ContainsAny(s, "\\`|") { // Sanitize escaped something
+		return mdText(s)
+	}
 	return "`" + s + "`"
+}
+
+func lineBreakToSpace(r rune) rune {
+	if r == '\r' || r == '\n' || r == '\t' {
+		return ' '
+	}
+	return r
 }
 
 // clip cuts s to at most n runes, marking the cut.

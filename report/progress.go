@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -15,16 +16,62 @@ import (
 // makes a slow terminal (or an SSH link) the bottleneck.
 const redrawEvery = 100 * time.Millisecond
 
+// Console is one terminal stream (stderr) shared by log lines and a
+// progress bar. It owns the terminal's last line: a log line written through
+// it clears the bar, is written whole, and the bar is redrawn under it, so a
+// screen line never holds part of both. Give the logger the Console as its
+// writer and draw bars with Console.NewProgress. Safe for concurrent use.
+type Console struct {
+	mu      sync.Mutex
+	w       io.Writer
+	bar     *Progress // drawn on the last line, or nil
+	pending []byte    // the unfinished end of a log write while a bar is drawn
+}
+
+// NewConsole returns a Console writing to w.
+func NewConsole(w io.Writer) *Console { return &Console{w: w} }
+
+// Write writes log output. While a bar is on screen, complete lines are
+// written above it (the bar is cleared first and redrawn after) and an
+// unfinished line is held until its newline or the bar's end.
+func (c *Console) Write(b []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.bar == nil {
+		return c.w.Write(b)
+	}
+	c.pending = append(c.pending, b...)
+	end := bytes.LastIndexByte(c.pending, '\n')
+	if end < 0 {
+		return len(b), nil
+	}
+	out := make([]byte, 0, len(c.pending)+len(clearLine)+c.bar.width+16)
+	out = append(out, clearLine...)
+	out = append(out, c.pending[:end+1]...)
+	c.pending = append(c.pending[:0], c.pending[end+1:]...)
+	out = append(out, c.bar.line(c.bar.now())...)
+	// One write: the terminal never shows the cleared line without the bar.
+	if _, err := c.w.Write(out); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
+
+// clearLine returns to the start of the line and erases it.
+const clearLine = "\r\x1b[K"
+
 // Progress draws a one-line progress bar on a terminal: done/total, rate and
-// ETA. It writes nothing unless enabled and w is a terminal, so logs and CI
-// output stay clean. Safe for concurrent use; a nil *Progress does nothing.
+// ETA. It writes nothing unless enabled and its stream is a terminal, so logs
+// and CI output stay clean. Safe for concurrent use; a nil *Progress does
+// nothing.
 type Progress struct {
-	w     io.Writer
+	c     *Console
+	w     io.Writer // nil: not drawing (disabled or not a terminal)
 	label string
 	total int
 	width int // terminal columns
 
-	mu       sync.Mutex
+	// Guarded by c.mu.
 	done     int
 	start    time.Time
 	lastDraw time.Time
@@ -34,12 +81,20 @@ type Progress struct {
 
 // NewProgress returns a progress bar for total items (0 or less: unknown, the
 // bar shows only a count and a rate). It is active only when enabled and w is
-// a terminal; otherwise its methods only count.
+// a terminal; otherwise its methods only count. Log lines written to w
+// meanwhile would collide with it: use Console.NewProgress and log through
+// the Console instead.
 func NewProgress(w io.Writer, label string, total int, enabled bool) *Progress {
-	p := &Progress{label: label, total: total, now: time.Now}
+	return NewConsole(w).NewProgress(label, total, enabled)
+}
+
+// NewProgress returns a bar drawn on c's stream (see the package-level
+// NewProgress); log lines written to c while it runs are written above it.
+func (c *Console) NewProgress(label string, total int, enabled bool) *Progress {
+	p := &Progress{c: c, label: label, total: total, now: time.Now}
 	p.start = p.now()
-	if f, ok := w.(*os.File); ok && enabled && term.IsTerminal(int(f.Fd())) {
-		p.w = w
+	if f, ok := c.w.(*os.File); ok && enabled && term.IsTerminal(int(f.Fd())) {
+		p.w = c.w
 		p.width = 80
 		if cols, _, err := term.GetSize(int(f.Fd())); err == nil && cols > 20 {
 			p.width = cols
@@ -53,8 +108,8 @@ func (p *Progress) Add(n int) {
 	if p == nil {
 		return
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.c.mu.Lock()
+	defer p.c.mu.Unlock()
 	p.done += n
 	if p.w == nil || p.finished {
 		return
@@ -64,30 +119,49 @@ func (p *Progress) Add(n int) {
 		return
 	}
 	p.lastDraw = now
+	if p.c.bar != p {
+		// A newer bar replaced this one on the line: this one stops drawing.
+		if p.c.bar != nil {
+			return
+		}
+		p.c.bar = p
+	}
 	p.draw(now)
 }
 
-// Done draws the final state and ends the line; later calls do nothing.
+// Done draws the final state and ends the line; later calls do nothing. A
+// log line held unfinished is written after it.
 func (p *Progress) Done() {
 	if p == nil {
 		return
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.c.mu.Lock()
+	defer p.c.mu.Unlock()
 	if p.w == nil || p.finished {
 		p.finished = true
 		return
 	}
 	p.finished = true
+	if p.c.bar != nil && p.c.bar != p {
+		return
+	}
 	p.draw(p.now())
-	fmt.Fprint(p.w, "\n")
+	_, _ = fmt.Fprint(p.w, "\n")
+	p.c.bar = nil
+	if len(p.c.pending) > 0 {
+		_, _ = p.w.Write(p.c.pending)
+		p.c.pending = p.c.pending[:0]
+	}
 }
 
-// draw writes the bar over the current line; p.mu is held. A failed write to
-// the terminal is not worth failing a run for, so its error is dropped.
+// draw writes the bar over the current line; p.c.mu is held. A failed write
+// to the terminal is not worth failing a run for, so its error is dropped.
 func (p *Progress) draw(now time.Time) {
-	line := renderProgress(p.label, p.done, p.total, now.Sub(p.start), p.width)
-	_, _ = fmt.Fprint(p.w, "\r"+line+"\x1b[K")
+	_, _ = io.WriteString(p.w, p.line(now))
+}
+
+func (p *Progress) line(now time.Time) string {
+	return "\r" + renderProgress(p.label, p.done, p.total, now.Sub(p.start), p.width) + "\x1b[K"
 }
 
 // renderProgress renders one progress line at most width columns wide, e.g.

@@ -53,9 +53,27 @@ func ParseFormats(s string) ([]string, error) {
 	return out, nil
 }
 
+// FormatError is one report format that could not be written. Write still
+// writes the other formats: a report format never fails a run.
+type FormatError struct {
+	Format string
+	Path   string
+	Err    error
+}
+
+func (e *FormatError) Error() string {
+	return fmt.Sprintf("write %s report %s: %v", e.Format, e.Path, e.Err)
+}
+func (e *FormatError) Unwrap() error { return e.Err }
+
 // Write writes the chosen formats of res into dir (created if missing), each
-// file atomically (temp file + rename) so a reader never sees half a report.
-// It returns the paths written, in the order of formats.
+// file fresh and atomically (a temp file in dir renamed over the target), so
+// a reader never sees half a report and a symlink planted at a report's name
+// is replaced, never written through. It returns the paths written, in the
+// order of formats. A format that fails does not stop the others: the error
+// joins one *FormatError per failed format, and callers should log it as a
+// warning rather than fail the run. Only a nil result or a report folder that
+// cannot be created fails every format.
 func Write(dir string, formats []string, res *reconcile.Result) ([]string, error) {
 	if res == nil {
 		return nil, errors.New("write report: no result")
@@ -65,34 +83,47 @@ func Write(dir string, formats []string, res *reconcile.Result) ([]string, error
 	}
 	doc := newDocument(res)
 	var paths []string
+	var errs []error
 	for _, f := range formats {
 		name, ok := fileNames[f]
 		if !ok {
-			return paths, fmt.Errorf("write report: unknown format %q", f)
-		}
-		var render func(w io.Writer) error
-		switch f {
-		case "json":
-			render = func(w io.Writer) error { return writeJSON(w, doc) }
-		case "md":
-			render = func(w io.Writer) error { return writeMarkdown(w, doc) }
-		case "xlsx":
-			render = func(w io.Writer) error { return writeXLSX(w, doc) }
-		case "html":
-			render = func(w io.Writer) error { return writeHTML(w, doc) }
+			errs = append(errs, &FormatError{Format: f, Err: errors.New("unknown format")})
+			continue
 		}
 		path := filepath.Join(dir, name)
-		if err := writeAtomic(path, render); err != nil {
-			return paths, fmt.Errorf("write %s report: %w", f, err)
+		if err := writeAtomic(path, func(w io.Writer) error { return render(f, w, doc) }); err != nil {
+			errs = append(errs, &FormatError{Format: f, Path: path, Err: err})
+			continue
 		}
 		paths = append(paths, path)
 		if f == "md" {
 			if err := appendStepSummary(doc); err != nil {
-				return paths, fmt.Errorf("write report: %w", err)
+				errs = append(errs, &FormatError{Format: f, Path: os.Getenv("GITHUB_STEP_SUMMARY"), Err: err})
 			}
 		}
 	}
-	return paths, nil
+	return paths, errors.Join(errs...)
+}
+
+// render writes one format of d to w.
+func render(format string, w io.Writer, d *Document) (err error) {
+	// A writer's bug must cost its own file, not the run and the other formats.
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%s writer failed: %v", format, r)
+		}
+	}()
+	switch format {
+	case "json":
+		return writeJSON(w, d)
+	case "md":
+		return writeMarkdown(w, d)
+	case "xlsx":
+		return writeXLSX(w, d)
+	case "html":
+		return writeHTML(w, d)
+	}
+	return fmt.Errorf("unknown format %q", format)
 }
 
 // writeAtomic writes path through a temp file in the same directory, synced

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -14,18 +15,24 @@ import (
 
 // xlsxKinds are the action sheets, in tab order after Summary. "failed" holds
 // the failed actions of every kind (they also stay in their own kind's sheet).
-var xlsxKinds = []string{"create", "reinvite", "revoke", "leave", "unmanaged", "failed"}
+var xlsxKinds = []string{"create", "reinvite", "revoke", "grant", "ungrant", "remove-member", "leave", "unmanaged", "failed"}
 
-var xlsxHeader = []string{"email", "op", "reason", "status", "invitation_id", "attempts", "error", "request_id"}
+var xlsxHeader = []string{"email", "op", "reason", "status", "invitation_id", "attempts", "error", "request_id", "detail"}
 
 const (
 	xlsxMaxCell  = 32767 // Excel's limit on a cell's characters
 	xlsxMaxWidth = 80    // widest column, in characters
 )
 
-// writeXLSX writes report.xlsx with excelize's StreamWriter (memory stays flat
-// however many actions): a Summary sheet and one sheet per action kind, each
-// with a frozen, filterable header row.
+// xlsxMaxRows is the most rows a sheet holds (Excel's 1,048,576, header
+// included); a kind with more actions continues on "KIND (2)", "KIND (3)"...
+// A variable so a test can split sheets without writing a million rows.
+var xlsxMaxRows = 1_048_576
+
+// writeXLSX writes report.xlsx with excelize's StreamWriter (rows go to a
+// temp file as they are written, so memory stays flat however many actions):
+// a Summary sheet and one sheet per action kind, each with a frozen,
+// filterable header row.
 func writeXLSX(w io.Writer, d *Document) (err error) {
 	f := excelize.NewFile()
 	defer func() {
@@ -34,11 +41,39 @@ func writeXLSX(w io.Writer, d *Document) (err error) {
 		}
 	}()
 
-	byKind := map[string][]Action{}
-	for _, a := range d.Actions {
-		byKind[a.Kind()] = append(byKind[a.Kind()], a)
-		if a.Status == reconcile.StatusFailed {
-			byKind["failed"] = append(byKind["failed"], a)
+	// Widths must be set before a sheet's first row: measure every kind's
+	// columns in one pass first.
+	widths := map[string][]float64{}
+	for _, kind := range xlsxKinds {
+		ws := make([]float64, len(xlsxHeader))
+		for i, h := range xlsxHeader {
+			ws[i] = colWidth(h) + 2 // room for the filter button
+		}
+		widths[kind] = ws
+	}
+	for i := range d.actions {
+		ra := &d.actions[i]
+		kinds := [2]string{kindOf(ra.Op, ra.Unmanaged)}
+		if ra.Status == reconcile.StatusFailed {
+			kinds[1] = "failed"
+		}
+		for _, k := range kinds {
+			ws := widths[k]
+			if ws == nil {
+				continue
+			}
+			detail := ""
+			switch {
+			case ra.Grant != nil:
+				detail = ra.Grant.Role
+			case ra.Op == reconcile.OpRemoveMember:
+				detail = "user u-0000000; 2 API keys: XXXXXXXXXXXX, YYYYYYYYYYYY; 3 role bindings"
+			}
+			for c, v := range [...]string{ra.Email, string(ra.Op), ra.Reason, string(ra.Status), ra.InvitationID, "", ra.Error, ra.RequestID, detail} {
+				if v != "" {
+					ws[c] = max(ws[c], colWidth(v))
+				}
+			}
 		}
 	}
 
@@ -49,14 +84,11 @@ func writeXLSX(w io.Writer, d *Document) (err error) {
 	if err != nil {
 		return fmt.Errorf("summary sheet: %w", err)
 	}
-	if err := writeSummarySheet(f, d, byKind, bold); err != nil {
+	if err := writeSummarySheet(f, d, bold); err != nil {
 		return fmt.Errorf("summary sheet: %w", err)
 	}
 	for _, kind := range xlsxKinds {
-		if _, err := f.NewSheet(kind); err != nil {
-			return fmt.Errorf("%s sheet: %w", kind, err)
-		}
-		if err := writeActionSheet(f, kind, byKind[kind]); err != nil {
+		if err := writeKindSheets(f, d, kind, widths[kind], bold); err != nil {
 			return fmt.Errorf("%s sheet: %w", kind, err)
 		}
 	}
@@ -68,7 +100,7 @@ func writeXLSX(w io.Writer, d *Document) (err error) {
 	return nil
 }
 
-func writeSummarySheet(f *excelize.File, d *Document, byKind map[string][]Action, bold int) error {
+func writeSummarySheet(f *excelize.File, d *Document, bold int) error {
 	sw, err := f.NewStreamWriter("Summary")
 	if err != nil {
 		return err
@@ -99,11 +131,14 @@ func writeSummarySheet(f *excelize.File, d *Document, byKind map[string][]Action
 		{"create", s.Create},
 		{"reinvite", s.Reinvite},
 		{"revoke", s.Revoke},
+		{"grant", s.Grant},
+		{"ungrant", s.Ungrant},
+		{"remove-member", s.RemoveMember},
 		{"leave", s.Leave},
 		{"unmanaged", s.Unmanaged},
 		{"failed", s.Failed},
 		{"unsupported", s.Unsupported},
-		{"total actions", len(d.Actions)},
+		{"total actions", d.Len()},
 	}
 	for i, r := range rows {
 		cell, _ := excelize.CoordinatesToCellName(1, i+1)
@@ -114,69 +149,113 @@ func writeSummarySheet(f *excelize.File, d *Document, byKind map[string][]Action
 	return sw.Flush()
 }
 
-func writeActionSheet(f *excelize.File, kind string, rows []Action) error {
-	sw, err := f.NewStreamWriter(kind)
-	if err != nil {
-		return err
-	}
-	// Widths must be set before the first row: measure every row first.
-	widths := make([]float64, len(xlsxHeader))
-	for i, h := range xlsxHeader {
-		widths[i] = colWidth(h) + 2 // room for the filter button
-	}
-	values := make([][]any, len(rows))
-	for r, a := range rows {
-		v := []any{
-			cellText(a.Email), cellText(a.Kind()), cellText(a.Reason), cellText(string(a.Status)),
-			cellText(a.InvitationID), a.Attempts, cellText(a.Error), cellText(a.RequestID),
+// writeKindSheets writes kind's actions on as many sheets as Excel's row
+// limit needs: "KIND", then "KIND (2)", ... Each sheet ends with a note
+// row naming the next one, so a reader of the first sheet knows it goes on.
+func writeKindSheets(f *excelize.File, d *Document, kind string, widths []float64, bold int) error {
+	keep := func(a *reconcile.Action) bool {
+		if kind == "failed" {
+			return a.Status == reconcile.StatusFailed
 		}
-		for i, c := range v {
-			if s, ok := c.(string); ok {
-				widths[i] = max(widths[i], colWidth(s))
+		return kindOf(a.Op, a.Unmanaged) == kind
+	}
+	total := summaryCount(d.Summary, kind)
+	// One row is the header; one more is kept for the continuation note.
+	perSheet := xlsxMaxRows - 2
+	sheets := max(1, (total+perSheet-1)/perSheet)
+	if sheets == 1 {
+		perSheet = xlsxMaxRows - 1 // no note needed: the whole sheet holds data
+	}
+	name := func(n int) string {
+		if n == 1 {
+			return kind
+		}
+		return fmt.Sprintf("%s (%d)", kind, n)
+	}
+	next := 0 // index in d.actions to resume from
+	for n := 1; n <= sheets; n++ {
+		if _, err := f.NewSheet(name(n)); err != nil {
+			return err
+		}
+		sw, err := f.NewStreamWriter(name(n))
+		if err != nil {
+			return err
+		}
+		for i, wd := range widths {
+			if err := sw.SetColWidth(i+1, i+1, wd); err != nil {
+				return err
 			}
 		}
-		values[r] = v
-	}
-	for i, wd := range widths {
-		if err := sw.SetColWidth(i+1, i+1, wd); err != nil {
+		if err := sw.SetPanes(&excelize.Panes{
+			Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft",
+			Selection: []excelize.Selection{{SQRef: "A2", ActiveCell: "A2", Pane: "bottomLeft"}},
+		}); err != nil {
+			return err
+		}
+		header := make([]any, len(xlsxHeader))
+		for i, h := range xlsxHeader {
+			header[i] = h
+		}
+		if err := sw.SetRow("A1", header); err != nil {
+			return err
+		}
+		row := 1
+		values := make([]any, len(xlsxHeader))
+		for ; next < len(d.actions) && row-1 < perSheet; next++ {
+			ra := &d.actions[next]
+			if !keep(ra) {
+				continue
+			}
+			a := toAction(ra)
+			values[0], values[1], values[2], values[3] = cellText(a.Email), cellText(a.Kind()), cellText(a.Reason), cellText(string(a.Status))
+			values[4], values[5], values[6], values[7] = cellText(a.InvitationID), a.Attempts, cellText(a.Error), cellText(a.RequestID)
+			values[8] = cellText(detailText(a, 50))
+			row++
+			cell, _ := excelize.CoordinatesToCellName(1, row)
+			if err := sw.SetRow(cell, values); err != nil {
+				return err
+			}
+		}
+		// A table gives the header its filter buttons (and banded rows).
+		last, _ := excelize.CoordinatesToCellName(len(xlsxHeader), max(row, 2))
+		if err := sw.AddTable(&excelize.Table{
+			Range:     "A1:" + last,
+			Name:      tableName(kind, n),
+			StyleName: "TableStyleMedium2",
+		}); err != nil {
+			return err
+		}
+		if n < sheets {
+			cell, _ := excelize.CoordinatesToCellName(1, row+1)
+			note := fmt.Sprintf("continued on sheet %q: Excel holds at most %d rows a sheet", name(n+1), xlsxMaxRows)
+			if err := sw.SetRow(cell, []any{excelize.Cell{StyleID: bold, Value: note}}); err != nil {
+				return err
+			}
+		}
+		if err := sw.Flush(); err != nil {
 			return err
 		}
 	}
-	if err := sw.SetPanes(&excelize.Panes{
-		Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft",
-		Selection: []excelize.Selection{{SQRef: "A2", ActiveCell: "A2", Pane: "bottomLeft"}},
-	}); err != nil {
-		return err
+	return nil
+}
+
+// tableName is a valid, unique Excel table name for a kind's nth sheet
+// (letters, digits and underscores only).
+func tableName(kind string, n int) string {
+	name := "actions_" + strings.ReplaceAll(kind, "-", "_")
+	if n > 1 {
+		name += "_" + strconv.Itoa(n)
 	}
-	header := make([]any, len(xlsxHeader))
-	for i, h := range xlsxHeader {
-		header[i] = h
-	}
-	if err := sw.SetRow("A1", header); err != nil {
-		return err
-	}
-	for r, v := range values {
-		cell, _ := excelize.CoordinatesToCellName(1, r+2)
-		if err := sw.SetRow(cell, v); err != nil {
-			return err
-		}
-	}
-	// A table gives the header its filter buttons (and banded rows).
-	last, _ := excelize.CoordinatesToCellName(len(xlsxHeader), max(len(rows)+1, 2))
-	if err := sw.AddTable(&excelize.Table{
-		Range:     "A1:" + last,
-		Name:      "actions_" + kind,
-		StyleName: "TableStyleMedium2",
-	}); err != nil {
-		return err
-	}
-	return sw.Flush()
+	return name
 }
 
 // cellText neutralises text a spreadsheet could take for a formula (OWASP CSV
 // injection: = + - @ tab CR lead a formula in Excel, LibreOffice and Sheets),
-// by prefixing a quote; it also cuts text to Excel's cell limit.
+// by prefixing a quote; control characters and escape sequences are made
+// visible (Sanitize; tab, CR and LF stay cell content); it also cuts text to
+// Excel's cell limit.
 func cellText(s string) string {
+	s = sanitizeCell(s)
 	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
 		s = "'" + s
 	}

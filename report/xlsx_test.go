@@ -117,7 +117,7 @@ func TestXLSXSheets(t *testing.T) {
 	// Each kind's sheet: the header, then exactly that kind's actions in order.
 	want := map[string][]string{}
 	for _, a := range res.Actions {
-		k := NewDocument(&reconcile.Result{Actions: []reconcile.Action{a}}).Actions[0].Kind()
+		k := NewDocument(&reconcile.Result{Actions: []reconcile.Action{a}}).Action(0).Kind()
 		want[k] = append(want[k], a.Email)
 		if a.Status == reconcile.StatusFailed {
 			want["failed"] = append(want["failed"], a.Email)
@@ -153,8 +153,8 @@ func TestXLSXSheets(t *testing.T) {
 			t.Fatal(err)
 		}
 		last := max(len(want[kind])+1, 2)
-		if len(tables) != 1 || tables[0].Range != "A1:H"+strconv.Itoa(last) {
-			t.Errorf("%s: filter table = %+v, want one over A1:H%d", kind, tables, last)
+		if len(tables) != 1 || tables[0].Range != "A1:I"+strconv.Itoa(last) {
+			t.Errorf("%s: filter table = %+v, want one over A1:I%d", kind, tables, last)
 		}
 		wA, _ := f.GetColWidth(kind, "A")
 		wC, _ := f.GetColWidth(kind, "C")

@@ -1,0 +1,448 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/term"
+
+	"github.com/invitesync/invitesync/reconcile"
+	"github.com/invitesync/invitesync/sources"
+)
+
+// TextOptions shape the terminal plan of WritePlanText.
+type TextOptions struct {
+	// Color draws the +, - and ~ markers in colour (ANSI). ColorEnabled
+	// says whether a stream should get it.
+	Color bool
+	// MaxLines bounds the lines listing changes and unmanaged people (the
+	// header, summaries and trailer are extra); 0 lists everything. What does
+	// not fit is never cut silently: a line says exactly how many actions of
+	// which kind were left out and where to read them.
+	MaxLines int
+	// Width clips free text (reasons, errors) to the terminal's columns; 0
+	// clips nothing. Emails and ids are never clipped.
+	Width int
+	// Paths are the report files written for this run: named at the end, and
+	// the cut points at report.md (or report.html) among them.
+	Paths []string
+}
+
+// ColorEnabled reports whether f should get colour: a terminal, NO_COLOR
+// unset or empty (https://no-color.org), and TERM not "dumb".
+func ColorEnabled(f *os.File) bool {
+	if f == nil || os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
+		return false
+	}
+	return term.IsTerminal(int(f.Fd()))
+}
+
+// ANSI SGR codes for the plan's markers.
+const (
+	sgrReset  = "\x1b[0m"
+	sgrBold   = "\x1b[1m"
+	sgrDim    = "\x1b[2m"
+	sgrRed    = "\x1b[31m"
+	sgrGreen  = "\x1b[32m"
+	sgrYellow = "\x1b[33m"
+	sgrCyan   = "\x1b[36m"
+)
+
+// textWriter renders the plan; every upstream- or roster-sourced string goes
+// through Sanitize before it reaches the terminal.
+type textWriter struct {
+	w    *bufio.Writer
+	opts TextOptions
+}
+
+func (t *textWriter) paint(sgr, s string) string {
+	if !t.opts.Color || s == "" {
+		return s
+	}
+	return sgr + s + sgrReset
+}
+
+// clip cuts free text to the terminal width, after indent columns.
+func (t *textWriter) clip(s string, indent int) string {
+	if t.opts.Width <= 0 {
+		return s
+	}
+	room := t.opts.Width - indent
+	if room < 10 {
+		room = 10
+	}
+	if utf8.RuneCountInString(s) <= room {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:room-1]) + "…"
+}
+
+// WritePlanText writes res as a terminal plan in the manner of terraform
+// plan: the summary line, then one block per person — "+" create, "~"
+// reinvite with what differs (old -> new) and the attributes sent, "-" revoke,
+// "-" remove-member with its blast radius (API key ids, role binding count),
+// access grants and removals as "+"/"-" lines under the person — then the
+// unmanaged invitations left alone, and the summary line again. An apply
+// result shows each action's outcome. Leaves are counted, not listed.
+func WritePlanText(w io.Writer, res *reconcile.Result, opts TextOptions) error {
+	if res == nil {
+		return fmt.Errorf("write plan text: no result")
+	}
+	d := newDocument(res)
+	t := &textWriter{w: bufio.NewWriterSize(w, 64<<10), opts: opts}
+	s := d.Summary
+
+	verb := "plan"
+	if d.Mode == "apply" {
+		verb = "apply"
+	}
+	fmt.Fprintf(t.w, "%s %s: %s %s · roster %s (%d rows)\n", t.paint(sgrBold, "invitesync"), Sanitize(verb),
+		Sanitize(d.Provider), t.paint(sgrBold, Sanitize(d.Organization)), Sanitize(orDash(d.Roster.File)), d.Roster.Rows)
+	summary := t.summaryLine(d)
+	fmt.Fprintln(t.w, summary)
+	if d.Cancelled {
+		fmt.Fprintln(t.w, t.paint(sgrYellow, "The run was cancelled: actions not attempted are marked skipped."))
+	}
+
+	budget := opts.MaxLines
+	listed := 0 // lines written in the listing
+	fits := func(n int) bool { return budget <= 0 || listed+n <= budget }
+	shownChanges := 0
+	cut := false
+	if changes(s) > 0 {
+		fmt.Fprintln(t.w)
+	}
+	for i := 0; i < len(d.actions) && !cut; {
+		// A block is the run of actions of one person (the plan is sorted by
+		// email), leaves and unmanaged left out.
+		j := i + 1
+		for j < len(d.actions) && strings.EqualFold(d.actions[j].Email, d.actions[i].Email) {
+			j++
+		}
+		lines, n := t.block(d, d.actions[i:j])
+		if n > 0 {
+			if !fits(len(lines)) {
+				cut = true
+				break
+			}
+			for _, l := range lines {
+				fmt.Fprintln(t.w, l)
+			}
+			listed += len(lines)
+			shownChanges += n
+		}
+		i = j
+	}
+
+	shownUnmanaged := 0
+	if s.Unmanaged > 0 && !cut && fits(2) {
+		fmt.Fprintf(t.w, "\n%s\n", t.paint(sgrBold, fmt.Sprintf("Unmanaged: %d pending %s not made by invitesync, not in the roster, left alone:",
+			s.Unmanaged, plural(s.Unmanaged, "invitation", "invitations"))))
+		listed += 2
+		for i := range d.actions {
+			a := &d.actions[i]
+			if a.Op != reconcile.OpLeave || !a.Unmanaged {
+				continue
+			}
+			if !fits(1) {
+				break
+			}
+			fmt.Fprintf(t.w, "  %s %s%s\n", t.paint(sgrCyan, "?"), Sanitize(a.Email), idSuffix("invitation", a.InvitationID))
+			listed++
+			shownUnmanaged++
+		}
+	}
+	if left, leftU := changes(s)-shownChanges, s.Unmanaged-shownUnmanaged; left > 0 || leftU > 0 {
+		fmt.Fprintf(t.w, "\n%s\n", t.paint(sgrYellow, t.cutNote(d, shownChanges, left, leftU)))
+	}
+	if changes(s) == 0 {
+		fmt.Fprintf(t.w, "\nNo changes: the upstream matches the roster.\n")
+	}
+	fmt.Fprintf(t.w, "\n%s\n", summary)
+	if len(opts.Paths) > 0 {
+		paths := make([]string, len(opts.Paths))
+		for i, p := range opts.Paths {
+			paths[i] = Sanitize(p)
+		}
+		fmt.Fprintf(t.w, "Reports: %s\n", strings.Join(paths, " "))
+	}
+	return t.w.Flush()
+}
+
+// summaryLine is "Plan: 3 to create, 1 to reinvite, ... " and, for an
+// apply, the outcomes.
+func (t *textWriter) summaryLine(d *Document) string {
+	s := d.Summary
+	parts := []string{
+		t.paint(sgrGreen, fmt.Sprintf("%d to create", s.Create)),
+		t.paint(sgrYellow, fmt.Sprintf("%d to reinvite", s.Reinvite)),
+		t.paint(sgrRed, fmt.Sprintf("%d to revoke", s.Revoke)),
+	}
+	if s.Grant > 0 {
+		parts = append(parts, t.paint(sgrGreen, fmt.Sprintf("%d to grant", s.Grant)))
+	}
+	if s.Ungrant > 0 {
+		parts = append(parts, t.paint(sgrRed, fmt.Sprintf("%d to ungrant", s.Ungrant)))
+	}
+	if s.RemoveMember > 0 {
+		parts = append(parts, t.paint(sgrRed, fmt.Sprintf("%d %s to remove", s.RemoveMember, plural(s.RemoveMember, "member", "members"))))
+	}
+	line := "Plan: " + strings.Join(parts, ", ")
+	line += fmt.Sprintf("; %d unchanged, %d unmanaged", s.Leave, s.Unmanaged)
+	if s.Unsupported > 0 {
+		line += fmt.Sprintf(", %d unsupported", s.Unsupported)
+	}
+	if d.Mode == "apply" {
+		done := 0
+		for i := range d.actions {
+			if d.actions[i].Status == reconcile.StatusDone {
+				done++
+			}
+		}
+		line = strings.Replace(line, "Plan:", "Apply:", 1)
+		line += fmt.Sprintf("; %d done, %s, %d skipped", done, t.paint(failColor(s.Failed), fmt.Sprintf("%d failed", s.Failed)), s.Skipped)
+		if s.Unknown > 0 {
+			line += ", " + t.paint(sgrYellow, fmt.Sprintf("%d outcome unknown", s.Unknown))
+		}
+	}
+	return line + "."
+}
+
+func failColor(n int) string {
+	if n > 0 {
+		return sgrRed
+	}
+	return ""
+}
+
+// block renders one person's changes; n counts the actions it lists.
+func (t *textWriter) block(d *Document, acts []reconcile.Action) (lines []string, n int) {
+	var head *reconcile.Action
+	var access []*reconcile.Action
+	var others []*reconcile.Action // a second invitation action of the same person (an older duplicate revoke)
+	for i := range acts {
+		a := &acts[i]
+		switch a.Op {
+		case reconcile.OpLeave:
+		case reconcile.OpGrant, reconcile.OpUngrant:
+			access = append(access, a)
+		default:
+			if head == nil {
+				head = a
+			} else {
+				others = append(others, a)
+			}
+		}
+	}
+	if head == nil && len(access) == 0 {
+		return nil, 0
+	}
+	apply := d.Mode == "apply"
+	if head != nil {
+		lines = append(lines, t.actionLines(head, apply)...)
+		n++
+	} else {
+		lines = append(lines, fmt.Sprintf("  %s %-8s %s", t.paint(sgrYellow, "~"), "access", Sanitize(acts[0].Email)))
+	}
+	for _, a := range access {
+		mark, sgr := "+", sgrGreen
+		if a.Op == reconcile.OpUngrant {
+			mark, sgr = "-", sgrRed
+		}
+		role := ""
+		if a.Grant != nil {
+			role = a.Grant.Role
+		}
+		line := fmt.Sprintf("      %s %-7s %s", t.paint(sgr, mark), a.Op, Sanitize(role))
+		if a.Reason != "" {
+			line += t.paint(sgrDim, "  # "+t.clip(Sanitize(a.Reason), 16+len(role)))
+		}
+		lines = append(lines, line+t.outcome(a, apply))
+		lines = append(lines, t.errorLines(a, 8)...)
+		n++
+	}
+	for _, a := range others {
+		lines = append(lines, t.actionLines(a, apply)...)
+		n++
+	}
+	return lines, n
+}
+
+// actionLines renders an invitation or member action and what goes with it.
+func (t *textWriter) actionLines(a *reconcile.Action, apply bool) []string {
+	var mark, sgr string
+	switch a.Op {
+	case reconcile.OpCreate:
+		mark, sgr = "+", sgrGreen
+	case reconcile.OpReinvite:
+		mark, sgr = "~", sgrYellow
+	case reconcile.OpRevoke, reconcile.OpRemoveMember:
+		mark, sgr = "-", sgrRed
+	default:
+		mark, sgr = "?", sgrCyan // an op this renderer does not know yet: shown, never hidden
+	}
+	ra := toAction(a)
+	id := idSuffix("invitation", ra.InvitationID)
+	if a.Op == reconcile.OpRemoveMember {
+		id = idSuffix("user", ra.UserID)
+	}
+	lines := []string{fmt.Sprintf("  %s %-8s %s%s%s", t.paint(sgr, mark), a.Op, Sanitize(a.Email), id, t.outcome(a, apply))}
+	const indent = "      "
+	reason := Sanitize(a.Reason)
+	switch a.Op {
+	case reconcile.OpReinvite:
+		// The reconciler words each difference as "X differs: old -> new".
+		for part := range strings.SplitSeq(reason, "; ") {
+			if strings.Contains(part, "differ") {
+				lines = append(lines, indent+t.paint(sgrYellow, "~ ")+t.clip(part, 8))
+			} else if part != "" {
+				lines = append(lines, indent+t.paint(sgrDim, "# "+t.clip(part, 8)))
+			}
+		}
+		lines = append(lines, t.attributeLines(a.Member)...)
+	case reconcile.OpCreate:
+		lines = append(lines, t.attributeLines(a.Member)...)
+		if reason != "" {
+			lines = append(lines, indent+t.paint(sgrDim, "# "+t.clip(reason, 8)))
+		}
+	case reconcile.OpRemoveMember:
+		if reason != "" {
+			lines = append(lines, indent+t.paint(sgrDim, "# "+t.clip(reason, 8)))
+		}
+		if a.Radius != nil {
+			lines = append(lines, indent+t.paint(sgrRed, "! takes with it: ")+Sanitize(radiusText(Action{APIKeys: ra.APIKeys, Bindings: ra.Bindings}, 10)))
+		}
+	default:
+		if reason != "" {
+			lines = append(lines, indent+t.paint(sgrDim, "# "+t.clip(reason, 8)))
+		}
+	}
+	return append(lines, t.errorLines(a, 6)...)
+}
+
+// attributeLines are the attributes a create sends, one per line.
+func (t *textWriter) attributeLines(m *sources.Member) []string {
+	if m == nil {
+		return nil
+	}
+	var lines []string
+	add := func(name, value string) {
+		lines = append(lines, fmt.Sprintf("      %-15s = %s", name, value))
+	}
+	if m.AuthType != "" {
+		add("auth_type", strconv.Quote(Sanitize(m.AuthType)))
+	}
+	if len(m.OrgRoles) > 0 {
+		add("org_roles", quoteList(m.OrgRoles))
+	}
+	if len(m.ServiceRoles) > 0 {
+		roles := make([]string, len(m.ServiceRoles))
+		for i, r := range m.ServiceRoles {
+			roles[i] = r.String()
+		}
+		add("service_roles", quoteList(roles))
+	}
+	if len(m.Groups) > 0 {
+		add("groups", quoteList(m.Groups))
+	}
+	if m.ExpiresInDays > 0 {
+		add("expires_in_days", strconv.Itoa(m.ExpiresInDays))
+	}
+	return lines
+}
+
+func quoteList(vs []string) string {
+	q := make([]string, len(vs))
+	for i, v := range vs {
+		q[i] = strconv.Quote(Sanitize(v))
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
+
+// outcome is an apply's result for the action line, or an unsupported note.
+func (t *textWriter) outcome(a *reconcile.Action, apply bool) string {
+	switch {
+	case a.Status == reconcile.StatusUnsupported:
+		return "  " + t.paint(sgrCyan, "[unsupported]")
+	case !apply || a.Status == reconcile.StatusPlanned:
+		return ""
+	case a.Status == reconcile.StatusDone:
+		return "  " + t.paint(sgrGreen, "[done]")
+	case a.Status == reconcile.StatusFailed:
+		return "  " + t.paint(sgrRed, "[failed]")
+	case a.Status == reconcile.StatusUnknown:
+		return "  " + t.paint(sgrYellow, "[outcome unknown]")
+	}
+	return "  [" + Sanitize(string(a.Status)) + "]"
+}
+
+func (t *textWriter) errorLines(a *reconcile.Action, indent int) []string {
+	if a.Error == "" {
+		return nil
+	}
+	return []string{strings.Repeat(" ", indent) + t.paint(sgrRed, "! ") + t.clip(Sanitize(a.Error), indent+2)}
+}
+
+// cutNote says exactly what the listing left out and where to read it.
+func (t *textWriter) cutNote(d *Document, shownChanges, left, leftUnmanaged int) string {
+	var parts []string
+	if left > 0 {
+		// Blocks are listed in plan order, so the first shownChanges changes
+		// were shown: count the rest by kind.
+		byKind := map[string]int{}
+		seen := 0
+		for i := range d.actions {
+			a := &d.actions[i]
+			if a.Op == reconcile.OpLeave {
+				continue
+			}
+			seen++
+			if seen > shownChanges {
+				byKind[string(a.Op)]++
+			}
+		}
+		var kinds []string
+		for _, k := range []string{"create", "reinvite", "revoke", "grant", "ungrant", "remove-member"} {
+			if byKind[k] > 0 {
+				kinds = append(kinds, fmt.Sprintf("%d %s", byKind[k], k))
+			}
+		}
+		parts = append(parts, fmt.Sprintf("%d more %s (%s)", left, plural(left, "change", "changes"), strings.Join(kinds, ", ")))
+	}
+	if leftUnmanaged > 0 {
+		parts = append(parts, fmt.Sprintf("%d more unmanaged", leftUnmanaged))
+	}
+	where := "run plan with --format md (or html) and read report.md"
+	for _, p := range t.opts.Paths {
+		switch filepath.Base(p) {
+		case "report.md":
+			where = "see " + Sanitize(p)
+		case "report.html":
+			if !strings.HasPrefix(where, "see ") {
+				where = "see " + Sanitize(p)
+			}
+		}
+	}
+	return fmt.Sprintf("… %s not shown here: %s", strings.Join(parts, " and "), where)
+}
+
+func idSuffix(what, id string) string {
+	if id == "" {
+		return ""
+	}
+	return " (" + what + " " + Sanitize(id) + ")"
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
