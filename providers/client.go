@@ -22,11 +22,6 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// maxBody bounds what one answer may hold. CSP lists a whole org in one
-// array (no pagination), so this is generous; beyond it is an error, not a
-// silent truncation.
-const maxBody = 256 << 20
-
 // ClientOptions is what a provider tells the shared client about its API.
 type ClientOptions struct {
 	Provider        string  // name used in log lines
@@ -44,8 +39,9 @@ type ClientOptions struct {
 	DecodeError func(status int, h http.Header, body []byte) APIError
 	// RequestIDHeader names the header carrying the upstream request id.
 	RequestIDHeader string
-	// RateLimitHeaders makes X-RateLimit-Remaining: 0 with X-RateLimit-Reset
-	// (relative seconds, Confluent) pause every worker until the reset.
+	// RateLimitHeaders makes the client pace on X-RateLimit-Remaining and
+	// X-RateLimit-Reset (relative seconds, Confluent): the remaining budget
+	// is spread over the window rather than spent and then waited out.
 	RateLimitHeaders bool
 	// Secrets are scrubbed from every error message and log line.
 	Secrets []string
@@ -75,6 +71,8 @@ type Request struct {
 	Accept      []int
 	MaxAttempts int  // 0 = the client's
 	NoAuth      bool // skip Authorize (the token exchange itself)
+
+	into any // DoJSON: a 2xx body is streamed into this instead of Response.Body
 }
 
 // Response is a final answer.
@@ -87,14 +85,21 @@ type Response struct {
 }
 
 // Client is the HTTP plumbing every provider embeds: one http.Client with
-// timeouts, one rate limiter waited on before every attempt, retries with
-// full-jitter backoff honouring Retry-After, typed errors, and per-attempt
-// audit records. It is safe for concurrent use.
+// timeouts, an in-flight limiter (adaptive unless pinned) and a rate limiter
+// (paced on the upstream's rate-limit headers) waited on before every
+// attempt, retries with full-jitter backoff honouring Retry-After, bounded
+// answers, typed errors scrubbed of credentials and control sequences, and
+// per-attempt audit records. It is safe for concurrent use.
 type Client struct {
 	opts        ClientOptions
 	base        *url.URL
 	hc          *http.Client
-	lim         *rate.Limiter
+	rc          *rateControl
+	lim         *rate.Limiter // rc's
+	pacer       headerPacer
+	conc        *inflight
+	maxBody     int64
+	maxPages    int
 	maxAttempts int
 	timeout     time.Duration
 	backoffBase time.Duration
@@ -104,8 +109,8 @@ type Client struct {
 	onResponse  func(method, path string, status int, header http.Header, body []byte)
 
 	mu          sync.Mutex
-	pausedUntil time.Time // no attempt starts before this (429, rate-limit headers)
-	secrets     []string
+	pausedUntil time.Time // no attempt starts before this (429 with Retry-After)
+	secrets     secretSet
 }
 
 // NewClient validates cfg and builds the client.
@@ -129,6 +134,14 @@ func NewClient(cfg Config, opts ClientOptions) (*Client, error) {
 		log:         cfg.Logger,
 		onAttempt:   cfg.OnAttempt,
 		onResponse:  cfg.OnResponse,
+		maxBody:     cfg.MaxBody,
+		maxPages:    cfg.MaxPages,
+	}
+	if c.maxBody <= 0 {
+		c.maxBody = DefaultMaxBody
+	}
+	if c.maxPages <= 0 {
+		c.maxPages = DefaultMaxPages
 	}
 	if c.maxAttempts <= 0 {
 		c.maxAttempts = DefaultMaxAttempts
@@ -149,12 +162,12 @@ func NewClient(cfg Config, opts ClientOptions) (*Client, error) {
 	if r == 0 {
 		r = opts.DefaultRate
 	}
-	burst := max(cfg.Burst, 1)
-	if r < 0 || r == 0 {
-		c.lim = rate.NewLimiter(rate.Inf, burst)
-	} else {
-		c.lim = rate.NewLimiter(rate.Limit(r), burst)
+	c.rc = newRateControl(r, max(cfg.Burst, 1))
+	c.lim = c.rc.lim
+	if cfg.Concurrency < 0 {
+		return nil, fmt.Errorf("concurrency %d: want 0 (adaptive) or more", cfg.Concurrency)
 	}
+	c.conc = newInflight(cfg.Concurrency, c.rc.current)
 	if c.hc == nil {
 		c.hc = newHTTPClient(c.timeout)
 	}
@@ -225,27 +238,26 @@ func (c *Client) Endpoint() *url.URL { u := *c.base; return &u }
 func (c *Client) MaxAttempts() int { return c.maxAttempts }
 
 // AddSecret registers a value that must never appear in errors, logs or the
-// paths reported to OnAttempt (tokens obtained at run time, key ids).
-func (c *Client) AddSecret(s string) {
-	if len(s) < 4 { // scrubbing a tiny string would mangle messages, and it is no secret
-		return
-	}
-	c.mu.Lock()
-	c.secrets = append(c.secrets, s)
-	c.mu.Unlock()
-}
+// paths reported to OnAttempt (tokens obtained at run time, key ids), nor
+// its URL-escaped or base64 forms. Credential headers set by Authorize
+// (Authorization, csp-auth-token...) are registered by the client itself,
+// Basic's user:password pair included.
+func (c *Client) AddSecret(s string) { c.secrets.add(s) }
 
-// Scrub replaces every registered secret in s.
-func (c *Client) Scrub(s string) string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, sec := range c.secrets {
-		if strings.Contains(s, sec) {
-			s = strings.ReplaceAll(s, sec, "[REDACTED]")
-		}
-	}
-	return s
-}
+// Scrub replaces every registered secret (in any of its forms) in s, and any
+// value in an authorization-header shape ("Basic ...", "Bearer ...").
+func (c *Client) Scrub(s string) string { return c.secrets.scrub(s) }
+
+// InFlight reports the in-flight limit in force and the requests holding a
+// slot now (for benchmarks and diagnostics).
+func (c *Client) InFlight() (limit, inUse int) { return c.conc.snapshot() }
+
+// Rate reports the pace in force in requests/second (+Inf when unlimited):
+// the configured rate, or less after the upstream refused requests.
+func (c *Client) Rate() float64 { return c.rc.current() }
+
+// MaxPages is the page budget of one listing (Config.MaxPages).
+func (c *Client) MaxPages() int { return c.maxPages }
 
 // Backoff sleeps the full-jitter delay before attempt n+1 (n >= 1).
 func (c *Client) Backoff(ctx context.Context, n int) error {
@@ -280,13 +292,13 @@ func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 	reauthed := false
 	var last error
 	for attempt := 1; ; attempt++ {
-		if err := c.wait(ctx); err != nil {
+		out, err := c.gated(ctx, req, target, attempt)
+		if err != nil {
 			if last != nil {
 				return nil, stopped(last, err)
 			}
 			return nil, &Error{Method: req.Method, Path: c.Scrub(req.Path), Attempts: attempt - 1, Err: err}
 		}
-		out := c.attempt(ctx, req, target, attempt)
 		if out.resp != nil {
 			return out.resp, nil
 		}
@@ -322,6 +334,35 @@ func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 	}
 }
 
+// DoJSON is Do for an answer read as JSON: a 2xx body is decoded into v as
+// it streams in (bounded by Config.MaxBody, no copy of the raw body kept;
+// Response.Body is nil). An answer that is not the expected JSON is an
+// *Error; for an idempotent request it is retried like a 502, for a write it
+// is MaybeApplied (the write may have landed). v is overwritten by each
+// attempt.
+func (c *Client) DoJSON(ctx context.Context, req Request, v any) (*Response, error) {
+	if v == nil {
+		return nil, errors.New("DoJSON: nil target")
+	}
+	req.into = v
+	return c.Do(ctx, req)
+}
+
+// gated runs one attempt inside an in-flight slot, after the pacing waits,
+// and tells the in-flight limiter how it went.
+func (c *Client) gated(ctx context.Context, req Request, target *url.URL, n int) (outcome, error) {
+	if err := c.conc.acquire(ctx); err != nil {
+		return outcome{}, err
+	}
+	if err := c.wait(ctx); err != nil {
+		c.conc.release(sample{})
+		return outcome{}, err
+	}
+	out := c.attempt(ctx, req, target, n)
+	c.conc.release(sample{answered: out.status != 0, latency: out.latency, tooMany: out.status == http.StatusTooManyRequests})
+	return out, nil
+}
+
 // stopped is the last answer of a request whose retries ctx cut short:
 // errors.As finds the *Error, errors.Is the context's error.
 func stopped(last, ctxErr error) error {
@@ -329,6 +370,8 @@ func stopped(last, ctxErr error) error {
 }
 
 type outcome struct {
+	status     int           // HTTP status, 0 when no answer
+	latency    time.Duration // send to end of the answer
 	resp       *Response
 	err        *Error
 	retryAfter time.Duration // from the answer; 0 when absent
@@ -362,34 +405,46 @@ func (c *Client) attempt(ctx context.Context, req Request, target *url.URL, n in
 	if !req.NoAuth && c.opts.Authorize != nil {
 		if err := c.opts.Authorize(ctx, hr); err != nil {
 			// The credential step has its own retries; its error is final here.
-			e.Err = fmt.Errorf("authorize: %w", err)
+			e.Err = c.safeError(fmt.Errorf("authorize: %w", err))
 			if ae, ok := AsError(err); ok {
 				e.Status, e.Code, e.Message, e.RequestID, e.Err = ae.Status, ae.Code, "credential exchange: "+ae.Message, ae.RequestID, nil
 				if ae.Status == 0 {
-					e.Err = fmt.Errorf("credential exchange: %w", ae)
+					e.Err = c.safeError(fmt.Errorf("credential exchange: %w", ae))
 				}
 			}
 			// Not recorded: nothing was sent (the exchange recorded its own attempts).
 			return outcome{err: e}
 		}
+		// Whatever credential Authorize set is scrubbed from now on, in
+		// every form an upstream or a proxy could echo it back.
+		c.secrets.addFromRequest(hr.Header)
 	}
 
 	start := time.Now()
 	resp, err := c.hc.Do(hr)
 	var raw []byte
+	ok := false
 	if err == nil {
-		raw, err = io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+		ok = resp.StatusCode/100 == 2 || containsInt(req.Accept, resp.StatusCode)
+		raw, err = c.readAnswer(resp, ok, req.into)
 		resp.Body.Close()
-		if err == nil && len(raw) > maxBody {
-			err = fmt.Errorf("answer larger than %d MiB", maxBody>>20)
-		}
-		if err != nil {
-			// A write whose answer was cut off may have been applied.
-			e.Status, resp = 0, nil
-		}
+	}
+	if err != nil && resp != nil && actx.Err() == nil && ctx.Err() == nil && !isTimeout(err) &&
+		(errors.Is(err, ErrBodyTooLarge) || errors.Is(err, errNotJSON)) {
+		// The upstream answered, but not something we can use (over the
+		// size bound, or not the expected JSON): worth another read, never
+		// a blind re-send of a write.
+		e.Err = c.safeError(fmt.Errorf("HTTP %d: %w", resp.StatusCode, err))
+		e.Retryable = req.Idempotent && !errors.Is(err, ErrBodyTooLarge)
+		e.MaybeApplied = !req.Idempotent
+		reqID := c.upstreamText(resp.Header.Get(c.opts.RequestIDHeader))
+		e.RequestID = reqID
+		c.record(ctx, req, n, start, resp.StatusCode, reqID, e)
+		return outcome{err: e, sent: hr, status: resp.StatusCode, latency: time.Since(start)}
 	}
 	if err != nil {
-		e.Err = transportCause(err)
+		// A write whose answer was cut off may have been applied.
+		e.Err = c.safeError(transportCause(err))
 		notSent := isDialError(err)
 		e.Retryable = !isPermanentTransport(err)
 		e.MaybeApplied = !notSent
@@ -403,24 +458,32 @@ func (c *Client) attempt(ctx context.Context, req Request, target *url.URL, n in
 		return outcome{err: e, sent: hr}
 	}
 
+	latency := time.Since(start)
+
 	if c.onResponse != nil {
 		c.onResponse(req.Method, c.Scrub(req.Path), resp.StatusCode, resp.Header, raw)
 	}
-	reqID := resp.Header.Get(c.opts.RequestIDHeader)
-	if c.opts.RateLimitHeaders {
-		c.honourRateLimitHeaders(resp.Header)
+	if ok && req.into != nil {
+		raw = nil // decoded; the raw copy was kept only for OnResponse
 	}
-	if resp.StatusCode/100 == 2 || containsInt(req.Accept, resp.StatusCode) {
+	reqID := c.upstreamText(resp.Header.Get(c.opts.RequestIDHeader))
+	if c.opts.RateLimitHeaders {
+		c.honourRateLimitHeaders(resp.Header, resp.StatusCode)
+	} else if resp.StatusCode != http.StatusTooManyRequests {
+		c.rc.good(time.Now(), false)
+	}
+	if ok {
 		c.record(ctx, req, n, start, resp.StatusCode, reqID, nil)
-		return outcome{resp: &Response{Status: resp.StatusCode, Header: resp.Header, Body: raw, RequestID: reqID, Attempts: n}}
+		return outcome{status: resp.StatusCode, latency: latency,
+			resp: &Response{Status: resp.StatusCode, Header: resp.Header, Body: raw, RequestID: reqID, Attempts: n}}
 	}
 	e.Status = resp.StatusCode
 	e.RequestID = reqID
 	if c.opts.DecodeError != nil {
 		ae := c.opts.DecodeError(resp.StatusCode, resp.Header, raw)
-		e.Code, e.Message = ae.Code, c.Scrub(ae.Message)
+		e.Code, e.Message = c.upstreamText(ae.Code), c.upstreamText(ae.Message)
 		if e.RequestID == "" {
-			e.RequestID = ae.RequestID
+			e.RequestID = c.upstreamText(ae.RequestID)
 		}
 	}
 	if e.Message == "" && e.Code == "" {
@@ -428,7 +491,10 @@ func (c *Client) attempt(ctx context.Context, req Request, target *url.URL, n in
 	}
 	e.Retryable = retryableStatus(resp.StatusCode) || resp.StatusCode == http.StatusUnauthorized
 	e.MaybeApplied = e.Retryable && !notAppliedStatus(resp.StatusCode) && resp.StatusCode != http.StatusUnauthorized
-	out := outcome{err: e, sent: hr}
+	out := outcome{err: e, sent: hr, status: resp.StatusCode, latency: latency}
+	if resp.StatusCode == http.StatusTooManyRequests {
+		c.rc.tooMany(time.Now())
+	}
 	out.retryAfter, _ = parseRetryAfter(resp.Header, time.Now())
 	if e.Retryable && e.Status != http.StatusUnauthorized && out.retryAfter <= MaxRetryAfter &&
 		(e.Status == http.StatusTooManyRequests || out.retryAfter > 0) {
@@ -460,8 +526,8 @@ func (c *Client) record(ctx context.Context, req Request, n int, start time.Time
 		ReadBack:  req.ReadBack,
 	}
 	if e != nil {
-		if status == 0 {
-			a.Error = c.Scrub(e.Error())
+		if status == 0 || e.Status == 0 {
+			a.Error = c.upstreamText(e.Error())
 		} else if e.Code != "" {
 			a.Error = e.Code
 		} else {
@@ -476,9 +542,10 @@ func (c *Client) record(ctx context.Context, req Request, n int, start time.Time
 		Str("request_id", reqID).Str("error", a.Error).Msg("http attempt")
 }
 
-// wait blocks until no pause is in force and the limiter grants a token.
-// A token granted while a pause began is given up: after the pause, workers
-// queue on the limiter again instead of all sending at once.
+// wait blocks until no pause is in force, the limiter grants a token and
+// the header pacer's slot comes. A token granted while a pause began is
+// given up: after the pause, workers queue on the limiter again instead of
+// all sending at once.
 func (c *Client) wait(ctx context.Context) error {
 	for {
 		c.mu.Lock()
@@ -495,6 +562,11 @@ func (c *Client) wait(ctx context.Context) error {
 				return ctx.Err()
 			}
 			return fmt.Errorf("rate limit wait: %w", err)
+		}
+		if d := c.pacer.slot(time.Now()); d > 0 {
+			if err := sleep(ctx, d); err != nil {
+				return err
+			}
 		}
 		c.mu.Lock()
 		d = time.Until(c.pausedUntil)
@@ -522,17 +594,43 @@ func (c *Client) pause(d time.Duration) {
 	}
 }
 
-// honourRateLimitHeaders: Confluent says how long until its window resets
-// (relative seconds); with nothing left, nobody sends before then.
-func (c *Client) honourRateLimitHeaders(h http.Header) {
-	if strings.TrimSpace(h.Get("X-RateLimit-Remaining")) != "0" {
-		return
+// honourRateLimitHeaders: Confluent says how many requests are left until
+// its window resets (relative seconds). The pacer spreads what is left over
+// the window; a reading with budget left lets the rate grow back after a 429.
+func (c *Client) honourRateLimitHeaders(h http.Header, status int) {
+	now := time.Now()
+	remaining, reset, ok := readRateLimitHeaders(h)
+	if ok {
+		c.pacer.observe(now, remaining, reset)
 	}
-	secs, err := strconv.ParseFloat(strings.TrimSpace(h.Get("X-RateLimit-Reset")), 64)
-	if err != nil || secs <= 0 {
-		return
+	if status != http.StatusTooManyRequests {
+		c.rc.good(now, ok && remaining == 0)
 	}
-	c.pause(time.Duration(secs * float64(time.Second)))
+}
+
+// readAnswer reads an answer's body within the client's bound. An answer
+// that is used (ok) is decoded into into when set (streamed, unless
+// OnResponse wants the raw bytes too); an error answer is read up to
+// maxErrorBody, enough for its code and message.
+func (c *Client) readAnswer(resp *http.Response, ok bool, into any) ([]byte, error) {
+	if !ok {
+		raw, err := readBody(io.LimitReader(resp.Body, maxErrorBody), -1, maxErrorBody)
+		if errors.Is(err, ErrBodyTooLarge) { // cannot happen through the LimitReader; keep what came
+			err = nil
+		}
+		return raw, err
+	}
+	if into == nil || c.onResponse != nil {
+		raw, err := readBody(resp.Body, resp.ContentLength, c.maxBody)
+		if err != nil || into == nil {
+			return raw, err
+		}
+		return raw, decodeJSON(bytes.NewReader(raw), into)
+	}
+	if resp.ContentLength > c.maxBody {
+		return nil, bodyTooLarge(c.maxBody)
+	}
+	return nil, decodeJSON(&limitedReader{r: resp.Body, left: c.maxBody, limit: c.maxBody}, into)
 }
 
 // parseRetryAfter reads Retry-After as delay-seconds or an HTTP date.

@@ -337,28 +337,46 @@ func TestTooManyRequestsPausesAllWorkers(t *testing.T) {
 	}
 }
 
-func TestRateLimitHeadersPause(t *testing.T) {
-	var n atomic.Int32
-	var times [2]time.Time
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		i := n.Add(1)
-		if i <= 2 {
-			times[i-1] = time.Now()
-		}
-		if i == 1 {
-			w.Header().Set("X-RateLimit-Remaining", "0")
-			w.Header().Set("X-RateLimit-Reset", "1")
-		}
-	}))
-	defer srv.Close()
-	c := testClient(t, srv.URL, Config{}, ClientOptions{RateLimitHeaders: true})
-	for range 2 {
-		if _, err := c.Do(context.Background(), Request{Method: "GET", Path: "/x", Idempotent: true}); err != nil {
-			t.Fatal(err)
-		}
+// The rate-limit headers set the pacer, never a pause of every worker: a
+// budget known to last (Reset > 1 s) is spread over the window; a reading of
+// "nothing left, back within a second" adds no spacing.
+func TestRateLimitHeadersSetThePacer(t *testing.T) {
+	tests := []struct {
+		remaining, reset string
+		wantGap          time.Duration
+	}{
+		{"0", "1", 0},
+		{"1", "1", 0},
+		{"0", "3", 2 * time.Second},
+		{"3", "5", time.Second},
+		{"99", "61", 600 * time.Millisecond},
+		{"x", "5", 0},  // unreadable: ignored
+		{"-1", "5", 0}, // nonsense: ignored
 	}
-	if gap := times[1].Sub(times[0]); gap < 900*time.Millisecond {
-		t.Fatalf("second request %v after an exhausted window, want >= ~1s", gap)
+	for _, tt := range tests {
+		t.Run(tt.remaining+"/"+tt.reset, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("X-RateLimit-Remaining", tt.remaining)
+				w.Header().Set("X-RateLimit-Reset", tt.reset)
+			}))
+			defer srv.Close()
+			c := testClient(t, srv.URL, Config{}, ClientOptions{RateLimitHeaders: true})
+			if _, err := c.Do(context.Background(), Request{Method: "GET", Path: "/x", Idempotent: true}); err != nil {
+				t.Fatal(err)
+			}
+			c.pacer.mu.Lock()
+			gap := c.pacer.gap
+			c.pacer.mu.Unlock()
+			if gap != tt.wantGap {
+				t.Fatalf("pacer gap %v, want %v", gap, tt.wantGap)
+			}
+			c.mu.Lock()
+			paused := c.pausedUntil
+			c.mu.Unlock()
+			if !paused.IsZero() {
+				t.Fatalf("headers paused every worker until %v", paused)
+			}
+		})
 	}
 }
 

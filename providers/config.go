@@ -40,4 +40,15 @@ type Config struct {
 	// path has no query and known secrets scrubbed; header and body are the
 	// upstream's own and must not be written anywhere unredacted. May be nil.
 	OnResponse func(method, path string, status int, header http.Header, body []byte)
+
+	// Concurrency pins the requests one client keeps in flight; 0 adapts
+	// (up to MaxConcurrency) to keep rate x round-trip time in flight,
+	// backing off on 429 and on rising latency.
+	Concurrency int
+	// MaxBody bounds one answer's body in bytes (0 = DefaultMaxBody); a
+	// larger answer is an error naming the bound, never a truncation.
+	MaxBody int64
+	// MaxPages bounds one listing's pages (0 = DefaultMaxPages); paging that
+	// goes on past it (a fresh token on every page) is an error.
+	MaxPages int
 }

@@ -1,0 +1,168 @@
+package providers
+
+import (
+	"context"
+	"math"
+	"testing"
+	"time"
+)
+
+func TestHeaderPacerSpreadsTheBudget(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	tests := []struct {
+		name      string
+		remaining int
+		reset     time.Duration
+		at        []time.Duration // when each send asks, from t0
+		want      []time.Duration // how long each waits
+	}{
+		{"refills within a second: no spacing", 0, time.Second, []time.Duration{0, 0, 0}, []time.Duration{0, 0, 0}},
+		{"nothing left for 3 s: one per 2 s", 0, 3 * time.Second, []time.Duration{0, 0}, []time.Duration{0, 2 * time.Second}},
+		{"3 left for 5 s: one per second", 3, 5 * time.Second, []time.Duration{0, 0, 0}, []time.Duration{0, time.Second, 2 * time.Second}},
+		{"a late asker waits only the rest of the gap", 3, 5 * time.Second, []time.Duration{0, 600 * time.Millisecond}, []time.Duration{0, 400 * time.Millisecond}},
+		{"the window ended: no spacing", 0, 3 * time.Second, []time.Duration{0, 3 * time.Second}, []time.Duration{0, 0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var p headerPacer
+			p.observe(t0, tt.remaining, tt.reset)
+			for i, at := range tt.at {
+				if got := p.slot(t0.Add(at)); got != tt.want[i] {
+					t.Errorf("send %d at +%v waits %v, want %v", i, at, got, tt.want[i])
+				}
+			}
+		})
+	}
+}
+
+func TestRateControl(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	rc := newRateControl(10, 1)
+	rc.tooMany(t0)
+	if got := rc.current(); math.Abs(got-7) > 1e-9 {
+		t.Fatalf("after a 429: %v/s, want 7", got)
+	}
+	rc.tooMany(t0.Add(100 * time.Millisecond)) // same burst of refusals: one cut
+	if got := rc.current(); math.Abs(got-7) > 1e-9 {
+		t.Fatalf("second 429 inside the cooldown: %v/s, want 7", got)
+	}
+	rc.good(t0.Add(200*time.Millisecond), false) // too soon after the cut
+	if got := rc.current(); math.Abs(got-7) > 1e-9 {
+		t.Fatalf("regained during hold-off: %v/s", got)
+	}
+	rc.good(t0.Add(time.Second), true) // budget spent: hold
+	if got := rc.current(); math.Abs(got-7) > 1e-9 {
+		t.Fatalf("grew on a spent budget: %v/s", got)
+	}
+	for i := range 100 {
+		rc.good(t0.Add(time.Second+time.Duration(i)*time.Millisecond), false)
+	}
+	if got := rc.current(); got != 10 {
+		t.Fatalf("after many good answers: %v/s, want the ceiling 10", got)
+	}
+	for i := range 200 {
+		rc.tooMany(t0.Add(time.Duration(2+2*i) * time.Second))
+	}
+	if got := rc.current(); math.Abs(got-0.5) > 1e-9 {
+		t.Fatalf("floor: %v/s, want 0.5 (5%% of 10)", got)
+	}
+	un := newRateControl(-1, 1)
+	un.tooMany(t0)
+	if !math.IsInf(un.current(), 1) {
+		t.Fatalf("an unlimited client got a rate: %v", un.current())
+	}
+}
+
+// Pinned, the limiter is a semaphore of exactly N.
+func TestInflightPinned(t *testing.T) {
+	l := newInflight(2, func() float64 { return 10 })
+	ctx := context.Background()
+	for range 2 {
+		if err := l.acquire(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := make(chan struct{})
+	go func() {
+		if err := l.acquire(ctx); err == nil {
+			close(got)
+		}
+	}()
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := l.acquire(cctx); err == nil {
+		t.Fatal("a third slot was granted to a cancelled caller")
+	}
+	select {
+	case <-got:
+		t.Fatal("a third slot was granted while two are held")
+	default:
+	}
+	for range 50 { // learning never moves a pinned limit
+		l.release(sample{answered: true, latency: time.Second, tooMany: true})
+		l.mu.Lock()
+		l.inUse++
+		l.mu.Unlock()
+	}
+	l.release(sample{})
+	<-got
+	if limit, inUse := l.snapshot(); limit != 2 || inUse != 2 {
+		t.Fatalf("limit %d in use %d, want 2 and 2", limit, inUse)
+	}
+}
+
+// Adaptive: the limit follows Little's law (rate x RTT, with headroom), and
+// a 429 or a latency far over the lowest seen cuts it.
+func TestInflightAdapts(t *testing.T) {
+	tests := []struct {
+		name    string
+		rate    float64
+		samples []sample
+		want    int
+	}{
+		{"no answer yet", 100, nil, initialInFlight},
+		{"loopback", 100, repeat(sample{answered: true, latency: time.Millisecond}, 20), 3},
+		{"200 ms at 100/s", 100, repeat(sample{answered: true, latency: 200 * time.Millisecond}, 20), 32},
+		{"capped", 1000, repeat(sample{answered: true, latency: 200 * time.Millisecond}, 20), MaxConcurrency},
+		{"a 429 cuts", 100, append(repeat(sample{answered: true, latency: 200 * time.Millisecond}, 20),
+			sample{answered: true, latency: 200 * time.Millisecond, tooMany: true}), 23},
+		{"unlimited grows by about one per window", math.Inf(1), repeat(sample{answered: true, latency: time.Millisecond}, 9), 9},
+		{"unlimited, a 429 cuts", math.Inf(1), []sample{{answered: true, latency: time.Millisecond, tooMany: true}}, 5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := newInflight(0, func() float64 { return tt.rate })
+			for _, s := range tt.samples {
+				l.mu.Lock()
+				l.inUse++
+				l.mu.Unlock()
+				l.release(s)
+			}
+			if got, _ := l.snapshot(); got != tt.want {
+				t.Fatalf("limit %d, want %d", got, tt.want)
+			}
+		})
+	}
+	// Rising latency (queueing at the upstream) cuts the multiplier.
+	l := newInflight(0, func() float64 { return 100 })
+	for range 20 {
+		l.inUse++
+		l.release(sample{answered: true, latency: 10 * time.Millisecond})
+	}
+	before, _ := l.snapshot()
+	for range 40 {
+		l.inUse++
+		l.release(sample{answered: true, latency: 400 * time.Millisecond})
+	}
+	if l.mult >= 1 {
+		t.Fatalf("latency rose 40x and the multiplier stayed %v (limit %d before)", l.mult, before)
+	}
+}
+
+func repeat(s sample, n int) []sample {
+	out := make([]sample, n)
+	for i := range out {
+		out[i] = s
+	}
+	return out
+}

@@ -1,0 +1,140 @@
+package providers
+
+import (
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// headerPacer spreads the budget an upstream announces in its rate-limit
+// headers (X-RateLimit-Remaining requests until X-RateLimit-Reset seconds
+// from now) evenly over the window instead of spending it and then stopping
+// every worker until the reset. Reset is whole seconds rounded up, so only
+// reset-1 s of the window is certain: a reading of "1 s" says the budget
+// comes back within a second (a token bucket refilling, or a window about to
+// end) and adds no spacing; the client's own limiter paces then.
+type headerPacer struct {
+	mu    sync.Mutex
+	gap   time.Duration // spacing between sends while the window lasts
+	until time.Time     // end of the announced window: the gap lapses then
+	next  time.Time     // earliest next send
+}
+
+// observe takes one answer's reading.
+func (p *headerPacer) observe(now time.Time, remaining int, reset time.Duration) {
+	sure := reset - time.Second
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if sure <= 0 || remaining < 0 {
+		p.gap, p.until = 0, time.Time{}
+		return
+	}
+	// remaining+1: the budget left now, and the first request of the next
+	// window at its start.
+	p.gap = sure / time.Duration(remaining+1)
+	p.until = now.Add(reset)
+}
+
+// slot books the caller's send and returns how long it must wait for it.
+func (p *headerPacer) slot(now time.Time) time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.gap <= 0 || !now.Before(p.until) {
+		return 0
+	}
+	at := p.next
+	if at.Before(now) {
+		at = now
+	}
+	p.next = at.Add(p.gap)
+	return at.Sub(now)
+}
+
+// readRateLimitHeaders reads Confluent's X-RateLimit-Remaining and
+// X-RateLimit-Reset (relative seconds). ok is false when either is absent or
+// not a number.
+func readRateLimitHeaders(h http.Header) (remaining int, reset time.Duration, ok bool) {
+	rs := strings.TrimSpace(h.Get("X-RateLimit-Remaining"))
+	ts := strings.TrimSpace(h.Get("X-RateLimit-Reset"))
+	if rs == "" || ts == "" {
+		return 0, 0, false
+	}
+	r, err1 := strconv.Atoi(rs)
+	secs, err2 := strconv.ParseFloat(ts, 64)
+	if err1 != nil || err2 != nil || r < 0 || secs < 0 || math.IsNaN(secs) || math.IsInf(secs, 0) {
+		return 0, 0, false
+	}
+	secs = min(secs, MaxRetryAfter.Seconds())
+	return r, time.Duration(secs * float64(time.Second)), true
+}
+
+// rateControl is the client's send rate: the configured rate is a ceiling;
+// a 429 cuts the rate multiplicatively (at most once per cooldown, so one
+// burst of refusals is one cut), and answers that do not say the budget is
+// spent win it back additively. An upstream slower than the configured rate
+// is thus followed without a refusal on every other request.
+type rateControl struct {
+	mu      sync.Mutex
+	lim     *rate.Limiter
+	ceiling float64 // requests/second; 0 = unlimited
+	lastCut time.Time
+}
+
+const (
+	rateCut      = 0.7             // the rate kept after a 429
+	rateFloor    = 0.05            // never below this share of the ceiling
+	rateCooldown = 1 * time.Second // one cut per this long
+	rateRegain   = 0.01            // share of the ceiling won back per good answer
+	minRate      = 0.1             // requests/second: the slowest pace
+	rateHoldOff  = 500 * time.Millisecond
+)
+
+func newRateControl(r float64, burst int) *rateControl {
+	if r <= 0 {
+		return &rateControl{lim: rate.NewLimiter(rate.Inf, burst)}
+	}
+	return &rateControl{lim: rate.NewLimiter(rate.Limit(r), burst), ceiling: r}
+}
+
+func (rc *rateControl) tooMany(now time.Time) {
+	if rc.ceiling == 0 {
+		return
+	}
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if now.Sub(rc.lastCut) < rateCooldown {
+		return
+	}
+	rc.lastCut = now
+	cur := float64(rc.lim.Limit())
+	rc.lim.SetLimitAt(now, rate.Limit(max(cur*rateCut, rc.ceiling*rateFloor, minRate)))
+}
+
+// good is an answer that is not a refusal; spent says the upstream's
+// headers read no budget left (then the rate holds rather than grows).
+func (rc *rateControl) good(now time.Time, spent bool) {
+	if rc.ceiling == 0 || spent {
+		return
+	}
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	cur := float64(rc.lim.Limit())
+	if cur >= rc.ceiling || now.Sub(rc.lastCut) < rateHoldOff {
+		return
+	}
+	rc.lim.SetLimitAt(now, rate.Limit(min(rc.ceiling, cur+rc.ceiling*rateRegain)))
+}
+
+// current is the pace in requests/second (+Inf when unlimited).
+func (rc *rateControl) current() float64 {
+	l := rc.lim.Limit()
+	if l == rate.Inf {
+		return math.Inf(1)
+	}
+	return float64(l)
+}
