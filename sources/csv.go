@@ -72,7 +72,7 @@ func readCSV(r io.Reader, size int64, v *validator) error {
 			continue
 		}
 		line, _ := cr.FieldPos(0)
-		t.add(line, rec)
+		t.add(line, rec, nil)
 	}
 	return nil
 }

@@ -21,7 +21,7 @@ const (
 )
 
 // Columns are the roster's column names (CSV/XLSX header cells, YAML keys).
-var Columns = []string{"email", "auth_type", "org_roles", "service_roles", "groups", "expires_in_days"}
+var Columns = []string{"email", "auth_type", "org_roles", "service_roles", "groups", "expires_in_days", "roles"}
 
 // ServiceRole is one role on one service, written in a roster cell as
 // "SERVICE_DEFINITION_LINK=ROLE" (links never hold '=', role names may hold ':').

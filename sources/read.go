@@ -19,6 +19,11 @@ type ReadOptions struct {
 	Sheet             string // XLSX only; "" = the first sheet
 	AllowExtraColumns bool   // ignore columns (YAML keys) invitesync does not know
 	AllowEmpty        bool   // accept a roster with no members
+	// Columns maps an invitesync column to the header text a file uses for
+	// it ("email" -> "Email Address"), so an HR export is read as it is;
+	// matched ignoring case and surrounding spaces, also for YAML keys. The
+	// column's own name stays accepted. See ParseColumns.
+	Columns map[string]string
 }
 
 // Limits that keep a hostile or broken roster from exhausting memory or disk.
@@ -49,9 +54,25 @@ const (
 	defaultDelimiter = ','
 )
 
-// Key is the comparison key of an email: trimmed and lower-cased.
+// Key is the comparison key of an email: ASCII spaces trimmed and ASCII
+// letters lower-cased, nothing else. Unicode case folding would make
+// look-alikes equal (the Kelvin sign U+212A lower-cases to "k"), so an
+// upstream address that merely looks like a roster address would be taken
+// for it: the real person not invited, a stranger's invitation revoked.
 func Key(email string) string {
-	return strings.ToLower(strings.TrimSpace(email))
+	s := strings.Trim(email, " \t\r\n\v\f")
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if c := b[j]; c >= 'A' && c <= 'Z' {
+					b[j] = c + 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
 }
 
 // ReadFile reads and validates a roster. On an invalid roster the error is a
@@ -76,7 +97,11 @@ func ReadFile(path string, opts ReadOptions) ([]Member, error) {
 	if st.IsDir() {
 		return nil, fmt.Errorf("read roster %s: is a directory", path)
 	}
-	v := newValidator(path, opts)
+	cols, err := newColumnMap(opts.Columns)
+	if err != nil {
+		return nil, fmt.Errorf("read roster %s: %w", path, err)
+	}
+	v := newValidator(path, opts, cols)
 	switch format {
 	case formatCSV:
 		err = readCSV(f, st.Size(), v)

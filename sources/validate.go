@@ -23,6 +23,7 @@ const (
 	colServiceRoles
 	colGroups
 	colExpires
+	colRoles
 	numColumns
 )
 
@@ -33,6 +34,7 @@ type rawCell struct {
 	items []string // YAML sequence items; nil for a scalar
 	seq   bool     // the value was a YAML sequence
 	pos   int      // position in the row (column number or key order), to sort problems
+	bad   string   // XLSX: why the reader could not interpret the cell ("" = fine)
 }
 
 // rawRow is one roster row (one YAML item).
@@ -77,16 +79,18 @@ type finding struct {
 type validator struct {
 	file     string
 	opts     ReadOptions
+	cols     columnMap
 	found    []finding
 	dropped  int
-	hasEmail bool           // the header has an email column (YAML: always)
-	seen     map[string]int // Key(email) -> row
-	members  []Member
+	hasEmail bool // the header has an email column (YAML: always)
+	roles    bool // the roles column (YAML: key) is present
+	sheet    string
+	kept     *store
 	rows     int // non-blank rows seen
 }
 
-func newValidator(file string, opts ReadOptions) *validator {
-	return &validator{file: file, opts: opts, seen: make(map[string]int), hasEmail: true}
+func newValidator(file string, opts ReadOptions, cols columnMap) *validator {
+	return &validator{file: file, opts: opts, cols: cols, kept: newStore(), hasEmail: true}
 }
 
 // add records a problem; past MaxProblems it is only counted. Readers report
@@ -109,8 +113,9 @@ func (v *validator) fileProblem(format string, args ...any) {
 
 func (v *validator) problemCount() int { return len(v.found) + v.dropped }
 
-// columnIndex maps a header name (or YAML key) to its index in Columns, -1 if
-// unknown. Matching ignores case and surrounding spaces.
+// columnIndex maps a column name to its index in Columns, -1 if unknown.
+// Matching ignores case and surrounding spaces. Headers and YAML keys go
+// through validator.column, which knows ReadOptions.Columns too.
 func columnIndex(name string) int {
 	name = strings.TrimSpace(name)
 	for i, c := range Columns {
@@ -121,6 +126,9 @@ func columnIndex(name string) int {
 	return -1
 }
 
+// column maps a header cell or YAML key to its column, -1 if unknown.
+func (v *validator) column(name string) int { return v.cols.index(name) }
+
 // Header positions that map to no column: a refused or extra column
 // (unknown, duplicate), or a column with no name at all.
 const (
@@ -130,39 +138,78 @@ const (
 
 // header checks the header row of CSV/XLSX. It returns, per position, the
 // column index or posIgnored/posUnnamed. cellRef gives the XLSX cell of a
-// position ("" for CSV).
-func (v *validator) header(row int, names []string, cellRef func(pos int) string) []int {
+// position ("" for CSV). bad (XLSX, may be nil) says which header cells the
+// reader could not interpret.
+func (v *validator) header(row int, names, bad []string, cellRef func(pos int) string) []int {
 	index := make([]int, len(names))
 	first := make(map[int]int, numColumns) // column -> position
 	for pos, raw := range names {
+		if pos < len(bad) && bad[pos] != "" {
+			continue
+		}
+		if c := v.column(raw); c >= 0 {
+			if _, dup := first[c]; !dup {
+				first[c] = pos
+			}
+		}
+	}
+	var hint string // a header that looks like the missing email column
+	for pos, raw := range names {
 		index[pos] = posIgnored
+		if pos < len(bad) && bad[pos] != "" {
+			v.add(row, pos, "", cellRef(pos), "%s", bad[pos])
+			continue
+		}
 		name := clip(strings.TrimSpace(raw))
 		if name == "" {
 			index[pos] = posUnnamed // fine as long as it stays empty (see unnamed)
 			continue
 		}
-		c := columnIndex(raw)
+		if msg := controlProblem(raw); msg != "" {
+			v.add(row, pos, name, cellRef(pos), "header %s", msg)
+			continue
+		}
+		c := v.column(raw)
 		if c < 0 {
-			if strings.ContainsAny(name, ",;\t") {
+			suggest := suggestColumn(raw)
+			if _, taken := first[suggest]; taken {
+				suggest = -1
+			}
+			switch {
+			case strings.ContainsAny(name, ",;\t"):
 				v.add(row, pos, name, cellRef(pos), "unknown column %q: is the delimiter wrong? the columns are %s, separated by ',' or ';'",
 					name, strings.Join(Columns, ", "))
-			} else if !v.opts.AllowExtraColumns {
+			case suggest >= 0 && !v.opts.AllowExtraColumns:
+				v.add(row, pos, name, cellRef(pos), "unknown column %q: did you mean %s? (map it with %s)", name, Columns[suggest], mapHint(suggest, raw))
+			case !v.opts.AllowExtraColumns:
 				v.add(row, pos, name, cellRef(pos), "unknown column %q; the columns are %s (or pass --allow-extra-columns)",
 					name, strings.Join(Columns, ", "))
 			}
+			if suggest == colEmail && hint == "" {
+				hint = raw
+			}
 			continue
 		}
-		if prev, dup := first[c]; dup {
+		if prev := first[c]; prev != pos {
 			v.add(row, pos, name, cellRef(pos), "duplicate column %q (also column %d)", Columns[c], prev+1)
 			continue
 		}
-		first[c] = pos
 		index[pos] = c
 	}
 	if _, ok := first[colEmail]; !ok {
 		v.hasEmail = false
-		v.add(row, -1, "", "", "missing required column %q", Columns[colEmail])
+		if hint != "" {
+			v.add(row, -1, "", "", "missing required column %q; the header %q looks like it: map it with %s", Columns[colEmail], clip(strings.TrimSpace(hint)), mapHint(colEmail, hint))
+		} else {
+			v.add(row, -1, "", "", "missing required column %q", Columns[colEmail])
+		}
 	}
+	for c, h := range v.cols.headers {
+		if _, ok := first[c]; !ok && h != "" {
+			v.add(row, -1, "", "", "column %s is mapped to the header %q (--columns), which this file does not have", Columns[c], clip(h))
+		}
+	}
+	_, v.roles = first[colRoles]
 	return index
 }
 
@@ -173,6 +220,7 @@ type table struct {
 	sheet  string                    // XLSX only
 	ref    func(row, pos int) string // XLSX only: the cell reference of a position
 	index  []int                     // header position -> column, posIgnored or posUnnamed
+	names  []string                  // header position -> header text (clipped)
 	colPos [numColumns]int           // column -> header position, -1 when absent
 }
 
@@ -186,13 +234,20 @@ func (t *table) cell(row, pos int) string {
 }
 
 // add takes one row: the header first, then members. Blank rows are skipped.
-func (t *table) add(num int, cols []string) {
+// bad (XLSX, may be nil) says per position why a cell could not be
+// interpreted: such a cell is a problem, never an empty cell, so a row is
+// never skipped because its reader did not understand it.
+func (t *table) add(num int, cols, bad []string) {
 	if t.index == nil {
-		if blankCells(cols) {
+		if blankCells(cols, bad) {
 			return // blank rows above the header
 		}
-		t.index = t.v.header(num, cols, func(pos int) string { return t.cell(num, pos) })
+		t.index = t.v.header(num, cols, bad, func(pos int) string { return t.cell(num, pos) })
 		t.colPos = positions(t.index)
+		t.names = make([]string, len(cols))
+		for i, c := range cols {
+			t.names[i] = clip(strings.TrimSpace(c))
+		}
 		return
 	}
 	row := headerRow(num, &t.colPos)
@@ -202,12 +257,26 @@ func (t *table) add(num int, cols []string) {
 		if pos < len(t.index) {
 			c = t.index[pos]
 		}
+		why := ""
+		if pos < len(bad) {
+			why = bad[pos]
+		}
 		switch {
 		case c >= 0:
 			row.cells[c].text = val
+			row.cells[c].bad = why
+		case why != "" && c == posIgnored:
+			row.other = true // a column invitesync does not read: its cells are not read either
+		case why != "":
+			row.other = true
+			t.v.add(num, pos, "", t.cell(num, pos), "%s", why)
 		case strings.TrimSpace(val) == "":
 		case c == posIgnored:
 			row.other = true
+			// Not read, but checked: a control character is never harmless.
+			if msg := controlProblem(val); msg != "" && pos < len(t.index) {
+				t.v.add(num, pos, t.name(pos), t.cell(num, pos), "%s", msg)
+			}
 		case c == posUnnamed:
 			row.other = true
 			t.v.unnamed(num, pos, t.cell(num, pos))
@@ -218,7 +287,21 @@ func (t *table) add(num int, cols []string) {
 	}
 }
 
-func blankCells(cols []string) bool {
+// name is the header text at pos, for a message about a column invitesync
+// does not read.
+func (t *table) name(pos int) string {
+	if pos < len(t.names) {
+		return t.names[pos]
+	}
+	return ""
+}
+
+func blankCells(cols, bad []string) bool {
+	for _, b := range bad {
+		if b != "" {
+			return false
+		}
+	}
 	for _, c := range cols {
 		if strings.TrimSpace(c) != "" {
 			return false
@@ -241,16 +324,20 @@ func (r *rawRow) blank() bool {
 		return false
 	}
 	for _, c := range r.cells {
-		if c.set && (strings.TrimSpace(c.text) != "" || len(c.items) > 0) {
+		if c.set && (strings.TrimSpace(c.text) != "" || len(c.items) > 0 || c.bad != "") {
 			return false
 		}
 	}
 	return true
 }
 
-// row validates one row and, if it is valid so far, keeps its member.
+// row validates one row and keeps its member (needed to find duplicates;
+// the members are only returned when the whole roster is valid).
 func (v *validator) row(r *rawRow) {
-	m := Member{Origin: Origin{File: v.file, Sheet: r.sheet, Row: r.row}}
+	v.rows++
+	if r.sheet != "" {
+		v.sheet = r.sheet
+	}
 	at := func(c int, format string, args ...any) {
 		cell := &r.cells[c]
 		ref := ""
@@ -259,72 +346,94 @@ func (v *validator) row(r *rawRow) {
 		}
 		v.add(r.row, cell.pos, Columns[c], ref, format, args...)
 	}
-	for c := range r.cells {
+	usable := func(c int) bool {
 		cell := &r.cells[c]
+		if cell.bad != "" {
+			at(c, "%s", cell.bad)
+			return false
+		}
 		if !utf8.ValidString(cell.text) || !allValid(cell.items) {
 			at(c, "%s is not valid UTF-8 text; save the file as UTF-8", Columns[c])
-			cell.text = strings.ToValidUTF8(cell.text, "\uFFFD")
-			for i, it := range cell.items {
-				cell.items[i] = strings.ToValidUTF8(it, "\uFFFD")
+			return false
+		}
+		if msg := controlProblem(cell.text); msg != "" {
+			at(c, "%s", msg)
+			return false
+		}
+		for _, it := range cell.items {
+			if msg := controlProblem(it); msg != "" {
+				at(c, "%s", msg)
+				return false
 			}
 		}
+		return true
 	}
 
-	if e := &r.cells[colEmail]; v.hasEmail {
-		email := strings.TrimSpace(e.text)
+	var (
+		email   string
+		auth    string
+		expires int
+		lists   rowLists
+	)
+	if e := &r.cells[colEmail]; v.hasEmail && usable(colEmail) {
+		text := strings.TrimSpace(e.text)
 		switch {
 		case e.seq:
 			at(colEmail, "email must be a single address, not a list")
-		case email == "":
+		case text == "":
 			at(colEmail, "email is required")
 		default:
-			if msg := checkEmail(email); msg != "" {
+			if msg := checkEmail(text); msg != "" {
 				at(colEmail, "%s", msg)
+			} else if prev := v.kept.firstRow(text); prev != 0 {
+				at(colEmail, "duplicate email %q: duplicate of row %d", text, prev)
 			} else {
-				k := Key(email)
-				if prev, dup := v.seen[k]; dup {
-					at(colEmail, "duplicate email %q: duplicate of row %d", email, prev)
-				} else {
-					v.seen[k] = r.row
-				}
-				m.Email = email
+				email = text
 			}
 		}
 	}
 
-	if a := &r.cells[colAuthType]; a.seq {
+	if a := &r.cells[colAuthType]; !usable(colAuthType) {
+	} else if a.seq {
 		at(colAuthType, "auth_type must be a single value, not a list")
 	} else if t := strings.ToUpper(strings.TrimSpace(a.text)); t != "" {
 		if t != AuthLocal && t != AuthSSO {
 			at(colAuthType, "auth_type %q is not allowed; use %s, %s or leave it empty for the upstream default",
 				clip(strings.TrimSpace(a.text)), AuthLocal, AuthSSO)
 		} else {
-			m.AuthType = t
+			auth = t
 		}
 	}
 
-	m.OrgRoles = listOf(&r.cells[colOrgRoles])
+	if usable(colOrgRoles) {
+		lists.orgRoles = listOf(&r.cells[colOrgRoles])
+	}
 
-	var seenRoles set[ServiceRole]
-	for _, item := range listOf(&r.cells[colServiceRoles]) {
-		link, role, ok := strings.Cut(item, "=")
-		link, role = strings.TrimSpace(link), strings.TrimSpace(role)
-		if !ok || link == "" || role == "" {
-			at(colServiceRoles, "service role %q must be SERVICE_DEFINITION_LINK=ROLE", clip(item))
-			continue
-		}
-		sr := ServiceRole{Link: link, Role: role}
-		if seenRoles.add(sr, m.ServiceRoles) {
-			m.ServiceRoles = append(m.ServiceRoles, sr)
+	if usable(colServiceRoles) {
+		var seenRoles set[ServiceRole]
+		for _, item := range listOf(&r.cells[colServiceRoles]) {
+			link, role, ok := strings.Cut(item, "=")
+			link, role = strings.TrimSpace(link), strings.TrimSpace(role)
+			if !ok || link == "" || role == "" {
+				at(colServiceRoles, "service role %q must be SERVICE_DEFINITION_LINK=ROLE", clip(item))
+				continue
+			}
+			sr := ServiceRole{Link: link, Role: role}
+			if seenRoles.add(sr, lists.serviceRoles) {
+				lists.serviceRoles = append(lists.serviceRoles, sr)
+			}
 		}
 	}
 
-	m.Groups = listOf(&r.cells[colGroups])
-	if n := len(m.Groups); n > MaxGroups {
-		at(colGroups, "%d groups; at most %d allowed", n, MaxGroups)
+	if usable(colGroups) {
+		lists.groups = listOf(&r.cells[colGroups])
+		if n := len(lists.groups); n > MaxGroups {
+			at(colGroups, "%d groups; at most %d allowed", n, MaxGroups)
+		}
 	}
 
-	if x := &r.cells[colExpires]; x.seq {
+	if x := &r.cells[colExpires]; !usable(colExpires) {
+	} else if x.seq {
 		at(colExpires, "expires_in_days must be a single number, not a list")
 	} else if s := strings.TrimSpace(x.text); s != "" {
 		d, err := strconv.Atoi(s)
@@ -334,16 +443,51 @@ func (v *validator) row(r *rawRow) {
 		case d < MinExpiryDays || d > MaxExpiryDays:
 			at(colExpires, "expires_in_days %d is out of range; it must be %d..%d", d, MinExpiryDays, MaxExpiryDays)
 		default:
-			m.ExpiresInDays = d
+			expires = d
 		}
 	}
 
-	// Members are only kept while the roster is clean: an invalid roster
-	// returns no members, so there is no point holding them.
-	if v.problemCount() == 0 {
-		v.members = append(v.members, m)
+	if c := &r.cells[colRoles]; c.set {
+		v.roles = true
+		if usable(colRoles) {
+			roles, msgs := parseRoles(splitItems(c))
+			for _, msg := range msgs {
+				at(colRoles, "%s", msg)
+			}
+			if len(roles) > 0 {
+				lists.roles = roles
+			}
+		}
 	}
-	v.rows++
+
+	if email != "" {
+		v.kept.add(email, r.row, auth, expires, lists)
+	}
+}
+
+// controlProblem says why text holding a control character (C0, DEL, C1)
+// or a bidirectional override is refused, or "". Such characters are
+// invisible to a reviewer, break CSV and terminals, and are never part of a
+// name, a role or an address.
+func controlProblem(s string) string {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '\n' || c == '\r' {
+			return fmt.Sprintf("holds a line break (%U) at byte %d: a roster cell is one line (separate list items with ';')", rune(c), i+1)
+		}
+		if c < 0x20 || c == 0x7f {
+			return fmt.Sprintf("holds the control character %U at byte %d: remove it (a tab or NUL inside a cell is never part of a roster value)", rune(c), i+1)
+		}
+		if c < utf8.RuneSelf {
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if (r >= 0x80 && r <= 0x9f) || r == 0x061c || r == 0x200e || r == 0x200f || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) {
+			return fmt.Sprintf("holds the invisible control character %U at byte %d: remove it", r, i+1)
+		}
+		i += size - 1
+	}
+	return ""
 }
 
 // clip shortens text from the roster for a message: a problem names the
@@ -374,17 +518,28 @@ func allValid(items []string) bool {
 // CSV). Items are trimmed, empty items dropped, duplicates removed (the
 // first one kept).
 func listOf(c *rawCell) []string {
-	parts := c.items
-	if !c.seq {
-		parts = []string{c.text}
-	}
 	var (
 		out  []string
 		seen set[string]
 	)
+	for _, p := range splitItems(c) {
+		if seen.add(p, out) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// splitItems is listOf keeping duplicates.
+func splitItems(c *rawCell) []string {
+	parts := c.items
+	if !c.seq {
+		parts = []string{c.text}
+	}
+	var out []string
 	for _, part := range parts {
 		for p := range strings.SplitSeq(part, ";") {
-			if p = strings.TrimSpace(p); p != "" && seen.add(p, out) {
+			if p = strings.TrimSpace(p); p != "" {
 				out = append(out, p)
 			}
 		}
@@ -438,8 +593,16 @@ func checkEmail(s string) string {
 		return fmt.Sprintf("email %q must be a bare address like name@example.com (no display name, brackets or comments)", s)
 	}
 	at := strings.LastIndexByte(s, '@')
-	if domain := s[at+1:]; !strings.Contains(domain, ".") || strings.HasPrefix(domain, "[") {
+	domain := s[at+1:]
+	if !strings.Contains(domain, ".") || strings.HasPrefix(domain, "[") {
 		return fmt.Sprintf("email %q is not a valid address (the domain %q is not a public domain name)", s, domain)
+	}
+	// A top-level domain is never all digits: 1.2.3.4 (or 10.1) is an IP
+	// address, which no invitation should go to.
+	if tld := domain[strings.LastIndexByte(domain, '.')+1:]; tld == "" {
+		return fmt.Sprintf("email %q is not a valid address (the domain %q is not a public domain name)", s, domain)
+	} else if strings.Trim(tld, "0123456789") == "" {
+		return fmt.Sprintf("email %q is not a valid address (the domain %q is an IP address, not a domain name)", s, domain)
 	}
 	return ""
 }
@@ -450,8 +613,9 @@ func (v *validator) finish() ([]Member, error) {
 		v.fileProblem("the roster has no members; an empty roster under --policy sync would revoke every invitation: %s", hintAllowEmpty)
 	}
 	if v.problemCount() == 0 {
-		return v.members, nil
+		return v.kept.members(v.file, v.sheet, v.roles), nil
 	}
+	v.kept = nil
 	sort.SliceStable(v.found, func(i, j int) bool {
 		a, b := v.found[i], v.found[j]
 		if a.p.Row != b.p.Row {

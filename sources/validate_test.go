@@ -22,7 +22,7 @@ func groupsCell(n int) string {
 	return strings.Join(gs, ";")
 }
 
-const allColumnsMsg = "email, auth_type, org_roles, service_roles, groups, expires_in_days"
+const allColumnsMsg = "email, auth_type, org_roles, service_roles, groups, expires_in_days, roles"
 
 // TestRules runs every validation rule through every format.
 func TestRules(t *testing.T) {
@@ -362,7 +362,7 @@ func TestProblemCap(t *testing.T) {
 // TestColumns keeps the column constants in step with the shared Columns.
 func TestColumns(t *testing.T) {
 	want := map[int]string{colEmail: "email", colAuthType: "auth_type", colOrgRoles: "org_roles",
-		colServiceRoles: "service_roles", colGroups: "groups", colExpires: "expires_in_days"}
+		colServiceRoles: "service_roles", colGroups: "groups", colExpires: "expires_in_days", colRoles: "roles"}
 	if len(Columns) != numColumns || len(want) != numColumns {
 		t.Fatalf("%d Columns, %d constants", len(Columns), numColumns)
 	}

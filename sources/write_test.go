@@ -15,8 +15,8 @@ func TestWriteFileRoundTrip(t *testing.T) {
 			ServiceRoles: []ServiceRole{{Link: link, Role: "vmc-user:full"}, {Link: "/other", Role: "a=b"}},
 			Groups:       []string{"g-eng", "g, \"quoted\""}, ExpiresInDays: 90},
 		{Email: "bob@example.com"},
-		{Email: "yes@example.com", AuthType: AuthLocal, Groups: []string{"null", "123", "- dash", "# hash"}, ExpiresInDays: 1},
-		{Email: "User.Name+tag@example.com", OrgRoles: []string{"line\nbreak"}},
+		{Email: "yes@example.com", AuthType: AuthLocal, Groups: []string{"null", "123", "dash -", "# hash"}, ExpiresInDays: 1},
+		{Email: "User.Name+tag@example.com", OrgRoles: []string{"line-break"}},
 	}
 	for _, format := range formats {
 		t.Run(format, func(t *testing.T) {
@@ -59,7 +59,10 @@ func TestWriteFileRefuses(t *testing.T) {
 		m          Member
 		want       string
 	}{
-		{"semicolon in a group", "r.csv", Member{Email: "a@example.com", Groups: []string{"a;b"}}, "cannot be written"},
+		{"semicolon in a group", "r.csv", Member{Email: "a@example.com", Groups: []string{"a;b"}}, "cannot be written: the group \"a;b\": it holds ';'"},
+		{"formula in a group", "r.csv", Member{Email: "a@example.com", Groups: []string{"ok", "=cmd|' /C calc'!A0"}}, "cannot be written: the group \"=cmd|' /C calc'!A0\": it starts with \"=\""},
+		{"invalid email", "r.xlsx", Member{Email: "ada@1.2.3.4"}, "cannot be written: email \"ada@1.2.3.4\" is not a valid address"},
+		{"bad role", "r.yaml", Member{Email: "a@example.com", Roles: []string{"Env Admin"}}, "cannot be written: the role \"Env Admin\""},
 		{"spaces around a role", "r.yaml", Member{Email: "a@example.com", OrgRoles: []string{" x"}}, "cannot be written"},
 		{"= in a link", "r.xlsx", Member{Email: "a@example.com", ServiceRoles: []ServiceRole{{Link: "a=b", Role: "r"}}}, "cannot be written"},
 		{"unknown extension", "r.json", Member{Email: "a@example.com"}, "cannot tell the roster format"},

@@ -88,10 +88,11 @@ func TestXLSX(t *testing.T) {
 			wantRows: []int{4, 9},
 		},
 		{
-			name:    "formulas are data: no cached value means no email",
+			name:    "a formula with no saved value is a problem naming the cell, never an empty cell",
 			sheets:  []sheet{{"Sheet1", map[string]any{"A1": "email", "B1": "groups", "B2": "g"}}},
 			formula: map[string]string{"A2": `LOWER("ADA@EXAMPLE.COM")`},
-			want:    []string{"2:Sheet1!A2: email is required"},
+			want: []string{`2:Sheet1!A2: cell holds the formula "=LOWER(\"ADA@EXAMPLE.COM\")" with no saved value, so its value is unknown: ` +
+				"open the workbook in a spreadsheet program and save it (or paste the values), then try again"},
 		},
 		{
 			name: "a formula typed as text is an invalid email",

@@ -215,18 +215,22 @@ func yamlItem(v *validator, item *yaml.Node) {
 		return
 	}
 	row := rawRow{row: line}
-	pairs := mappingPairs(n, 0)
+	pairs := mappingPairs(v, n, 0)
 	for pos, kv := range pairs {
 		k, val := kv[0], resolve(kv[1])
 		if k.Kind != yaml.ScalarNode {
 			v.add(line, pos, "", "", "a member's keys must be names like email, not %s", kindName(k))
 			continue
 		}
-		c := columnIndex(k.Value)
+		c := v.column(k.Value)
 		if c < 0 {
 			if !v.opts.AllowExtraColumns {
-				v.add(line, pos, clip(k.Value), "", "unknown key %q; the keys are %s (or pass --allow-extra-columns)",
-					clip(k.Value), strings.Join(Columns, ", "))
+				if s := suggestColumn(k.Value); s >= 0 {
+					v.add(line, pos, clip(k.Value), "", "unknown key %q: did you mean %s? (map it with %s)", clip(k.Value), Columns[s], mapHint(s, k.Value))
+				} else {
+					v.add(line, pos, clip(k.Value), "", "unknown key %q; the keys are %s (or pass --allow-extra-columns)",
+						clip(k.Value), strings.Join(Columns, ", "))
+				}
 			}
 			row.other = row.other || !isNull(val)
 			continue
@@ -265,7 +269,7 @@ func yamlItem(v *validator, item *yaml.Node) {
 // mappingPairs lists a mapping's key/value pairs, with YAML merge keys
 // (<<: *defaults) expanded after the item's own keys; as in YAML, the item's
 // own keys win, then the first merged mapping that has the key.
-func mappingPairs(n *yaml.Node, depth int) [][2]*yaml.Node {
+func mappingPairs(v *validator, n *yaml.Node, depth int) [][2]*yaml.Node {
 	var own, merged [][2]*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
@@ -273,11 +277,11 @@ func mappingPairs(n *yaml.Node, depth int) [][2]*yaml.Node {
 			src := resolve(val)
 			switch src.Kind {
 			case yaml.MappingNode:
-				merged = append(merged, mappingPairs(src, depth+1)...)
+				merged = append(merged, mappingPairs(v, src, depth+1)...)
 			case yaml.SequenceNode:
 				for _, s := range src.Content {
 					if s = resolve(s); s.Kind == yaml.MappingNode {
-						merged = append(merged, mappingPairs(s, depth+1)...)
+						merged = append(merged, mappingPairs(v, s, depth+1)...)
 					}
 				}
 			}
@@ -290,10 +294,10 @@ func mappingPairs(n *yaml.Node, depth int) [][2]*yaml.Node {
 	}
 	have := make(map[string]bool)
 	for _, kv := range own {
-		have[mergeKey(kv[0])] = true
+		have[mergeKey(v, kv[0])] = true
 	}
 	for _, kv := range merged {
-		if k := mergeKey(kv[0]); !have[k] {
+		if k := mergeKey(v, kv[0]); !have[k] {
 			have[k] = true
 			own = append(own, kv)
 		}
@@ -303,9 +307,9 @@ func mappingPairs(n *yaml.Node, depth int) [][2]*yaml.Node {
 
 // mergeKey identifies a key for merging: a known column by its index (so
 // "Email" and "email" are one key), anything else by its text.
-func mergeKey(k *yaml.Node) string {
+func mergeKey(v *validator, k *yaml.Node) string {
 	if k.Kind == yaml.ScalarNode {
-		if c := columnIndex(k.Value); c >= 0 {
+		if c := v.column(k.Value); c >= 0 {
 			return Columns[c]
 		}
 	}

@@ -1,0 +1,124 @@
+package sources
+
+import "hash/maphash"
+
+// store keeps a roster's members compactly while it is read, and finds
+// duplicate emails as rows stream in. A Member is 176 bytes and most rows of
+// a big roster are an email and little else, so a row is kept as 32 bytes
+// (plus its lists, only when it has any) in fixed-size chunks that never
+// need a copy to grow; the []Member is built once, at its exact size, when
+// the roster turned out valid. Duplicates are found through a map from a
+// 64-bit hash of the key to the row that has it, not a map of strings.
+type store struct {
+	chunks  [][]compactRow
+	extras  [][]rowLists
+	n       int // rows kept
+	nExtras int
+	seed    maphash.Seed
+	seen    map[uint64]int32 // hash of Key(email) -> index of the row
+	collide map[string]int32 // keys whose hash another key holds (rare)
+}
+
+const storeChunk = 1 << 15
+
+// compactRow is a kept row. Auth type and expiry are small enumerations.
+type compactRow struct {
+	email   string
+	row     int32
+	lists   int32 // 1 + index into extras; 0 = no lists
+	auth    uint8 // 0 none, 1 local, 2 sso
+	expires uint8 // 0 = upstream default
+}
+
+type rowLists struct {
+	orgRoles, groups, roles []string
+	serviceRoles            []ServiceRole
+}
+
+func newStore() *store {
+	return &store{seed: maphash.MakeSeed(), seen: make(map[uint64]int32)}
+}
+
+func (s *store) at(i int32) *compactRow {
+	return &s.chunks[i/storeChunk][i%storeChunk]
+}
+
+// firstRow returns the row that already holds email's key, or 0, and
+// remembers the key for row index next (the index the row will get when
+// kept) when it is new.
+func (s *store) firstRow(email string) int {
+	k := Key(email)
+	h := maphash.String(s.seed, k)
+	idx, ok := s.seen[h]
+	if !ok {
+		s.seen[h] = int32(s.n)
+		return 0
+	}
+	if prev := s.at(idx); Key(prev.email) == k {
+		return int(prev.row)
+	}
+	// Another key has this hash: fall back to the key itself.
+	if s.collide == nil {
+		s.collide = make(map[string]int32)
+	}
+	if idx, ok := s.collide[k]; ok {
+		return int(s.at(idx).row)
+	}
+	s.collide[k] = int32(s.n)
+	return 0
+}
+
+func (s *store) add(email string, row int, auth string, expires int, l rowLists) {
+	if s.n%storeChunk == 0 {
+		s.chunks = append(s.chunks, make([]compactRow, 0, storeChunk))
+	}
+	r := compactRow{email: email, row: int32(row), expires: uint8(expires)}
+	switch auth {
+	case AuthLocal:
+		r.auth = 1
+	case AuthSSO:
+		r.auth = 2
+	}
+	if l.orgRoles != nil || l.groups != nil || l.roles != nil || l.serviceRoles != nil {
+		if s.nExtras%storeChunk == 0 {
+			s.extras = append(s.extras, make([]rowLists, 0, storeChunk))
+		}
+		last := len(s.extras) - 1
+		s.extras[last] = append(s.extras[last], l)
+		s.nExtras++
+		r.lists = int32(s.nExtras)
+	}
+	last := len(s.chunks) - 1
+	s.chunks[last] = append(s.chunks[last], r)
+	s.n++
+}
+
+// members builds the []Member, dropping the compact rows as it goes.
+// rolesColumn makes Roles non-nil on every member (the column is present).
+func (s *store) members(file, sheet string, rolesColumn bool) []Member {
+	s.seen, s.collide = nil, nil
+	out := make([]Member, 0, s.n)
+	for ci, chunk := range s.chunks {
+		for _, r := range chunk {
+			m := Member{Email: r.email, ExpiresInDays: int(r.expires), Origin: Origin{File: file, Sheet: sheet, Row: int(r.row)}}
+			switch r.auth {
+			case 1:
+				m.AuthType = AuthLocal
+			case 2:
+				m.AuthType = AuthSSO
+			}
+			if r.lists > 0 {
+				i := int(r.lists - 1)
+				l := &s.extras[i/storeChunk][i%storeChunk]
+				m.OrgRoles, m.Groups, m.Roles, m.ServiceRoles = l.orgRoles, l.groups, l.roles, l.serviceRoles
+			}
+			if rolesColumn && m.Roles == nil {
+				m.Roles = []string{}
+			}
+			out = append(out, m)
+		}
+		s.chunks[ci] = nil
+	}
+	s.chunks, s.extras = nil, nil
+	return out
+}
