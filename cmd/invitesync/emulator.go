@@ -37,6 +37,8 @@ func runEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) (
 		allowRemote                bool
 		confluentTTL, cspTokenTTL  time.Duration
 		confluentKey, confluentSec string
+		misbehave                  string
+		hugeMiB                    int64
 	)
 	flags.StringVar(&listen, "listen", "127.0.0.1:8787", "address to listen on; port 0 picks a free one")
 	flags.BoolVar(&allowRemote, "allow-remote", false, "allow a non-loopback --listen (the emulator has no real authentication)")
@@ -48,6 +50,10 @@ func runEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) (
 	flags.StringVar(&faults, "faults", strings.Join(emulator.AllFaults, ","), "fault kinds to draw from: 429,500,503,reset,slow")
 	flags.Int64Var(&cfg.FaultSeed, "fault-seed", 1, "seed of the fault PRNG (same seed, same faults for the same requests)")
 	flags.DurationVar(&cfg.Latency, "latency", 0, "latency added to every API request, e.g. 20ms")
+	flags.StringVar(&misbehave, "misbehave", "", "misbehaviour modes on from the start (POST /_emulator/misbehave switches them): "+
+		strings.Join(emulator.AllMisbehaviours, ","))
+	flags.DurationVar(&cfg.MisbehaveDelay, "misbehave-delay", emulator.DefaultMisbehaveDelay, "how long late-answer and late-land hold a create")
+	flags.Int64Var(&hugeMiB, "huge-body-mib", emulator.DefaultHugeBodyBytes>>20, "MiB of whitespace huge-lists pads each list answer with")
 	flags.StringVar(&confluentKey, "confluent-key", emulator.DefaultConfluentKey, "Confluent Cloud API key accepted")
 	flags.StringVar(&confluentSec, "confluent-secret", emulator.DefaultConfluentSecret, "its secret (an emulator credential, not a real one)")
 	flags.StringVar(&cfg.ConfluentPrincipal, "confluent-principal", emulator.DefaultConfluentPrincipal, "user id owning that key (invitations' creator)")
@@ -83,6 +89,13 @@ func runEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) (
 		return exitInvalid, usageErrorf("--latency must not be negative")
 	}
 	cfg.Faults = kinds
+	if cfg.Misbehave, err = emulator.ParseMisbehave(misbehave); err != nil {
+		return exitInvalid, usageErrorf("--misbehave: %v", err)
+	}
+	if cfg.MisbehaveDelay <= 0 || hugeMiB <= 0 {
+		return exitInvalid, usageErrorf("--misbehave-delay and --huge-body-mib must be positive")
+	}
+	cfg.HugeBodyBytes = hugeMiB << 20
 	cfg.ConfluentKey, cfg.ConfluentSecret = confluentKey, confluentSec
 	cfg.ConfluentInviteTTL, cfg.CSPTokenTTL = confluentTTL, cspTokenTTL
 
@@ -133,7 +146,7 @@ func runEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) (
 		_ = f.Sync() // scripts read this line: make sure it is out
 	}
 	log.Info().Str("url", base).Float64("rate", cfg.Rate).Float64("fault_rate", cfg.FaultRate).
-		Strs("faults", kinds).Dur("latency", cfg.Latency).Str("state", cfg.StatePath).Str("seed", seed).
+		Strs("faults", kinds).Strs("misbehave", cfg.Misbehave).Dur("latency", cfg.Latency).Str("state", cfg.StatePath).Str("seed", seed).
 		Msg("emulator serving")
 
 	<-ctx.Done()

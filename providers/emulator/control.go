@@ -21,6 +21,11 @@ import (
 //	POST /_emulator/expire   same body: the newest pending invitation's expiry moves into the past
 //	POST /_emulator/faults   {"rate":0.2,"kinds":["reset"]}: change fault injection at run time
 //	GET  /_emulator/faults   the current fault rate and kinds
+//	POST /_emulator/misbehave {"modes":["overlap-pages",...],"delay":"3s","huge_bytes":N}: switch
+//	                         the misbehaviour modes (misbehave.go; [] = all off); delay and
+//	                         huge_bytes are optional and keep their value when absent
+//	GET  /_emulator/misbehave {"modes":[...],"delay":"3s","huge_bytes":N,"held":n} (held: creates
+//	                         late-land holds right now)
 //
 // They answer 204 on success, or {"error": "..."} with 400/404.
 
@@ -61,6 +66,42 @@ func (s *Server) controlRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /_emulator/faults", func(w http.ResponseWriter, r *http.Request) {
 		rate, kinds := s.faults.current()
 		writeJSON(w, http.StatusOK, map[string]any{"rate": rate, "kinds": kinds})
+	})
+	mux.HandleFunc("POST /_emulator/misbehave", func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Modes     *[]string `json:"modes"`
+			Delay     string    `json:"delay"`
+			HugeBytes int64     `json:"huge_bytes"`
+		}
+		if err := decodeControl(w, r, &body); err != nil {
+			controlError(w, http.StatusBadRequest, err)
+			return
+		}
+		if body.Modes == nil {
+			controlError(w, http.StatusBadRequest, errors.New("modes: want a list of modes ([] turns them all off)"))
+			return
+		}
+		var delay time.Duration
+		if body.Delay != "" {
+			d, err := time.ParseDuration(body.Delay)
+			if err != nil || d <= 0 {
+				controlError(w, http.StatusBadRequest, fmt.Errorf("delay %q: want a positive Go duration such as 3s", body.Delay))
+				return
+			}
+			delay = d
+		}
+		if body.HugeBytes < 0 {
+			controlError(w, http.StatusBadRequest, errors.New("huge_bytes: want a positive byte count"))
+			return
+		}
+		if err := s.SetMisbehave(*body.Modes, delay, body.HugeBytes); err != nil {
+			controlError(w, http.StatusBadRequest, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("GET /_emulator/misbehave", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, s.Misbehave())
 	})
 	mux.HandleFunc("/_emulator/", func(w http.ResponseWriter, r *http.Request) {
 		controlError(w, http.StatusNotFound, fmt.Errorf("no control endpoint %s %s", r.Method, r.URL.Path))

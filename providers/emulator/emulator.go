@@ -79,6 +79,15 @@ type Config struct {
 	// Latency is added to every API request.
 	Latency time.Duration
 
+	// Misbehave lists the misbehaviour modes on from the start
+	// (MisbehaveOverlapPages ...; SetMisbehave changes them at run time).
+	Misbehave []string
+	// MisbehaveDelay is how long late-answer and late-land hold a create
+	// (0 = DefaultMisbehaveDelay).
+	MisbehaveDelay time.Duration
+	// HugeBodyBytes is huge-lists' padding (0 = DefaultHugeBodyBytes).
+	HugeBodyBytes int64
+
 	ConfluentKey, ConfluentSecret, ConfluentPrincipal string
 	ConfluentInviteTTL                                time.Duration // also Azure's (Confluent underneath)
 
@@ -127,6 +136,10 @@ type Server struct {
 	limiter *bucket // nil = unlimited
 	faults  faultGen
 	stats   counters
+
+	// misbehave holds the misbehaviour modes (misbehave.go).
+	misbehave misbehaver
+
 	tokens  cspTokens
 	persist *persister // nil without StatePath
 
@@ -184,6 +197,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.PageSizeMax < 0 {
 		return nil, fmt.Errorf("emulator: page size max %d: want >= 0", cfg.PageSizeMax)
 	}
+	if err := checkMisbehaviours(cfg.Misbehave); err != nil {
+		return nil, fmt.Errorf("emulator: %w", err)
+	}
+	if cfg.MisbehaveDelay < 0 || cfg.HugeBodyBytes < 0 {
+		return nil, fmt.Errorf("emulator: misbehave delay %v, huge body %d bytes: want >= 0", cfg.MisbehaveDelay, cfg.HugeBodyBytes)
+	}
 	if cfg.ConfluentKey == "" {
 		cfg.ConfluentKey = DefaultConfluentKey
 	}
@@ -231,6 +250,7 @@ func New(cfg Config) (*Server, error) {
 		s.limiter = newBucket(cfg.Rate, cfg.Burst)
 	}
 	s.faults.init(cfg.FaultRate, cfg.Faults, cfg.FaultSeed)
+	s.misbehave.init(cfg.Misbehave, cfg.MisbehaveDelay, cfg.HugeBodyBytes)
 	s.stats.reset()
 	s.tokens.m = map[string]time.Time{}
 	var p [10]byte
@@ -343,6 +363,7 @@ func (s *Server) Reset() {
 		s.limiter.refill()
 	}
 	s.faults.reseed()
+	s.misbehave.forget()
 	if err := s.durable(context.Background(), gen); err != nil {
 		s.log.Error().Err(err).Msg("emulator: reset: save state")
 	}

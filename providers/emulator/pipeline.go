@@ -65,7 +65,8 @@ func routeKey(rt *route, r *http.Request) string {
 }
 
 // serve runs one API request: request id, duplicate-create count, latency,
-// rate limit, fault, handler, then counts the answer.
+// rate limit, fault, handler, then counts the answer. Misbehaviour modes
+// (misbehave.go) rewrite the request first and the answer last.
 func (s *Server) serve(rt *route, w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rc := &reqCtx{id: s.newRequestID(), base: "http://" + r.Host}
@@ -92,16 +93,36 @@ func (s *Server) serve(rt *route, w http.ResponseWriter, r *http.Request) {
 			Dur("latency", time.Since(start)).Msg("request")
 	}()
 
+	// out is where the answer is written: the recorder, or a buffer that a
+	// misbehaviour rewrites before it goes out.
+	var out http.ResponseWriter = rec
+	mb := s.misbehave.begin(rt, r)
+	hijacked := false
+	if mb != nil {
+		mb.pre(r)
+		buf := &bufWriter{rw: rec}
+		out = buf
+		defer func() {
+			if !hijacked {
+				s.finishMisbehaviour(mb, rec, buf, r)
+			}
+		}()
+	}
+
+	var createBody []byte
 	if rt.dupes != nil {
 		// Read the body once here so a create is counted however it is
 		// answered (rate limited, faulted, refused or done).
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 		if err != nil {
-			s.writeError(rec, rt.api, rc, http.StatusBadRequest, "request body: "+err.Error())
+			s.writeError(out, rt.api, rc, http.StatusBadRequest, "request body: "+err.Error())
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		if n := rt.dupes(r, body); n > 0 {
+		createBody = body
+		// A create that late-land holds will land: one for the same email
+		// meanwhile is a duplicate too.
+		if n := max(rt.dupes(r, body), s.misbehave.heldDupes(r, body)); n > 0 {
 			s.stats.addDuplicates(n)
 		}
 	}
@@ -112,10 +133,10 @@ func (s *Server) serve(rt *route, w http.ResponseWriter, r *http.Request) {
 
 	if s.limiter != nil {
 		lim := s.limiter.take(time.Now())
-		s.rateHeaders(rec, rt.api, lim)
+		s.rateHeaders(out, rt.api, lim)
 		if !lim.ok {
 			s.stats.rateLimited()
-			s.writeTooMany(rec, rt.api, rc, lim.retryAfter)
+			s.writeTooMany(out, rt.api, rc, lim.retryAfter)
 			return
 		}
 	}
@@ -127,21 +148,22 @@ func (s *Server) serve(rt *route, w http.ResponseWriter, r *http.Request) {
 	}
 	switch kind {
 	case Fault429:
-		s.writeTooMany(rec, rt.api, rc, 1)
+		s.writeTooMany(out, rt.api, rc, 1)
 		return
 	case Fault503:
-		s.writeError(rec, rt.api, rc, http.StatusServiceUnavailable, "service unavailable (injected fault)")
+		s.writeError(out, rt.api, rc, http.StatusServiceUnavailable, "service unavailable (injected fault)")
 		return
 	case Fault500:
 		if applyFirst {
 			rt.h(&discard{h: http.Header{}}, r, rc)
 		}
-		s.writeError(rec, rt.api, rc, http.StatusInternalServerError, "internal error (injected fault)")
+		s.writeError(out, rt.api, rc, http.StatusInternalServerError, "internal error (injected fault)")
 		return
 	case FaultReset:
 		if applyFirst {
 			rt.h(&discard{h: http.Header{}}, r, rc)
 		}
+		hijacked = true
 		resetConn(w)
 		return
 	case FaultSlow:
@@ -149,7 +171,15 @@ func (s *Server) serve(rt *route, w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	rt.h(rec, r, rc)
+	if mb != nil && mb.on[MisbehaveLateLand] {
+		release := mb.hold(r, createBody)
+		mb.changed[MisbehaveLateLand] = true
+		r = detach(r)
+		rt.h(out, r, rc)
+		release()
+		return
+	}
+	rt.h(out, r, rc)
 }
 
 // sleep waits d or until ctx ends; it reports whether d elapsed.

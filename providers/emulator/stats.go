@@ -22,6 +22,9 @@ type Stats struct {
 	// an email that already had a pending invitation in that org (CSP: per
 	// username of a bulk invite).
 	DuplicateCreates int64 `json:"duplicate_creates"`
+	// Misbehaviours counts, per misbehaviour mode (misbehave.go), the
+	// answers it changed (late-land: the creates it held).
+	Misbehaviours map[string]int64 `json:"misbehaviours"`
 }
 
 // StatusCounts is one API's invitations by normalised status.
@@ -42,12 +45,21 @@ type counters struct {
 	faults   int64
 	byFault  map[string]int64
 	dupes    int64
+	misbeh   map[string]int64
 }
 
 func (c *counters) reset() {
 	c.mu.Lock()
 	c.requests, c.limited, c.faults, c.dupes = 0, 0, 0, 0
 	c.byStatus, c.byRoute, c.byFault = map[string]int64{}, map[string]int64{}, map[string]int64{}
+	c.misbeh = map[string]int64{}
+	c.mu.Unlock()
+}
+
+// misbehaved counts an answer a misbehaviour mode changed.
+func (c *counters) misbehaved(mode string) {
+	c.mu.Lock()
+	c.misbeh[mode]++
 	c.mu.Unlock()
 }
 
@@ -97,6 +109,7 @@ func (s *Server) Stats() Stats {
 		FaultsInjected:   s.stats.faults,
 		FaultsByKind:     maps.Clone(s.stats.byFault),
 		DuplicateCreates: s.stats.dupes,
+		Misbehaviours:    maps.Clone(s.stats.misbeh),
 	}
 	s.stats.mu.Unlock()
 
