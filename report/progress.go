@@ -26,6 +26,7 @@ type Console struct {
 	w       io.Writer
 	bar     *Progress // drawn on the last line, or nil
 	pending []byte    // the unfinished end of a log write while a bar is drawn
+	midLine bool      // the last write without a bar left the cursor mid-line
 }
 
 // NewConsole returns a Console writing to w.
@@ -38,6 +39,9 @@ func (c *Console) Write(b []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.bar == nil {
+		if len(b) > 0 {
+			c.midLine = b[len(b)-1] != '\n'
+		}
 		return c.w.Write(b)
 	}
 	c.pending = append(c.pending, b...)
@@ -120,8 +124,9 @@ func (p *Progress) Add(n int) {
 	}
 	p.lastDraw = now
 	if p.c.bar != p {
-		// A newer bar replaced this one on the line: this one stops drawing.
-		if p.c.bar != nil {
+		// Another bar holds the line, or a log line is half written: a bar
+		// drawn now would share its line. Wait for the next redraw.
+		if p.c.bar != nil || p.c.midLine {
 			return
 		}
 		p.c.bar = p

@@ -2,12 +2,16 @@ package report
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func TestRenderProgress(t *testing.T) {
@@ -160,4 +164,192 @@ func TestProgressTerminal(t *testing.T) {
 	pts.Close()
 	ptm.Close()
 	<-readDone
+}
+
+// ptyReader collects what a pseudo-terminal's master side receives.
+type ptyReader struct {
+	mu   sync.Mutex
+	out  bytes.Buffer
+	done chan struct{}
+}
+
+func readPTY(ptm *os.File) *ptyReader {
+	r := &ptyReader{done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		b := make([]byte, 4096)
+		for {
+			n, err := ptm.Read(b)
+			r.mu.Lock()
+			r.out.Write(b[:n])
+			r.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return r
+}
+
+// waitFor waits (generously) until the terminal received marker.
+func (r *ptyReader) waitFor(t *testing.T, marker string) []byte {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		r.mu.Lock()
+		s := bytes.Clone(r.out.Bytes())
+		r.mu.Unlock()
+		if bytes.Contains(s, []byte(marker)) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("terminal never showed %q; got %q", marker, s)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// screenLines replays terminal output the way a terminal shows it: \r
+// returns to column 0, ESC[K erases to the end of the line, other CSI
+// sequences are ignored, text overwrites from the cursor, \n ends the line.
+func screenLines(out []byte) []string {
+	var lines []string
+	var cur []rune
+	col := 0
+	s := string(out)
+	for i := 0; i < len(s); {
+		switch c := s[i]; {
+		case c == '\r':
+			col = 0
+			i++
+		case c == '\n':
+			lines = append(lines, string(cur))
+			cur, col = cur[:0], 0
+			i++
+		case c == 0x1b && i+1 < len(s) && s[i+1] == '[':
+			j := i + 2
+			for j < len(s) && (s[j] < 0x40 || s[j] > 0x7e) {
+				j++
+			}
+			if j < len(s) && s[j] == 'K' {
+				cur = cur[:min(col, len(cur))]
+			}
+			i = j + 1
+		default:
+			r, n := utf8.DecodeRuneInString(s[i:])
+			if col < len(cur) {
+				cur[col] = r
+			} else {
+				cur = append(cur, r)
+			}
+			col++
+			i += n
+		}
+	}
+	if len(cur) > 0 {
+		lines = append(lines, string(cur))
+	}
+	return lines
+}
+
+var (
+	logLineRE = regexp.MustCompile(`^INF action finished worker=\d n=\d{3}$`)
+	barLineRE = regexp.MustCompile(`^apply \[[=> ]*\] +\d+/\d+ +\d+% [0-9.]+/s (ETA \S+|in \S+)$`)
+)
+
+// mixedLines returns the screen lines that are neither a whole log line nor
+// a whole progress bar, and how many whole log lines were seen.
+func mixedLines(lines []string) (mixed []string, logs int) {
+	for _, l := range lines {
+		switch {
+		case logLineRE.MatchString(l):
+			logs++
+		case barLineRE.MatchString(l), l == "END", l == "":
+		default:
+			mixed = append(mixed, l)
+		}
+	}
+	return mixed, logs
+}
+
+// TestConsoleLogsNeverMixWithBar interleaves log lines from several
+// goroutines (some written in pieces) with a redrawing progress bar on a real
+// pseudo-terminal: every screen line is a whole log line or the bar.
+func TestConsoleLogsNeverMixWithBar(t *testing.T) {
+	ptm, pts := openPTY(t)
+	r := readPTY(ptm)
+	defer func() { pts.Close(); ptm.Close(); <-r.done }()
+
+	const workers, perWorker = 4, 50
+	const total = workers * (perWorker + (perWorker+2)/3) // one Add a line, one more between the pieces of every third
+	con := NewConsole(pts)
+	p := con.NewProgress("apply", total, true)
+	if p.w == nil {
+		t.Fatal("a pseudo-terminal was not taken for a terminal")
+	}
+	// A fake clock 200 ms further on every reading: every Add redraws.
+	var clock atomic.Int64
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	p.now = func() time.Time { return base.Add(time.Duration(clock.Add(int64(200 * time.Millisecond)))) }
+	p.start = base
+
+	var wg sync.WaitGroup
+	// The logger serialises its own writes (as zerolog's writers do); one
+	// line in three is written in two pieces with a redraw due between them.
+	var logMu sync.Mutex
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := range perWorker {
+				line := fmt.Sprintf("INF action finished worker=%d n=%03d\n", w, n)
+				if n%3 == 0 {
+					half := len(line) / 2
+					logMu.Lock()
+					fmt.Fprint(con, line[:half])
+					p.Add(1) // the bar may want to redraw between the pieces
+					fmt.Fprint(con, line[half:])
+					logMu.Unlock()
+				} else {
+					logMu.Lock()
+					fmt.Fprint(con, line)
+					logMu.Unlock()
+				}
+				p.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	p.Done()
+	fmt.Fprint(con, "END\n")
+
+	lines := screenLines(r.waitFor(t, "END"))
+	mixed, logs := mixedLines(lines)
+	for _, m := range mixed {
+		t.Errorf("screen line mixes log and bar: %q", m)
+	}
+	if logs != workers*perWorker {
+		t.Errorf("%d whole log lines on screen, want %d", logs, workers*perWorker)
+	}
+	if last := lines[len(lines)-2]; !strings.Contains(last, fmt.Sprintf("%d/%d 100%%", total, total)) {
+		t.Errorf("the bar's final state is not the last line before END: %q", last)
+	}
+
+	// The check can fail: logging straight to the terminal while the bar is
+	// drawn (what the CLI did) leaves mixed lines.
+	ptm2, pts2 := openPTY(t)
+	r2 := readPTY(ptm2)
+	defer func() { pts2.Close(); ptm2.Close(); <-r2.done }()
+	bare := NewProgress(pts2, "apply", 400, true)
+	bare.now = p.now
+	bare.start = base
+	for n := range 5 {
+		bare.Add(1)
+		fmt.Fprintf(pts2, "INF action finished worker=0 n=%03d\n", n)
+	}
+	bare.Done()
+	fmt.Fprint(pts2, "END\n")
+	if mixed, _ := mixedLines(screenLines(r2.waitFor(t, "END"))); len(mixed) == 0 {
+		t.Error("direct logging produced no mixed line: the screen check cannot fail")
+	}
 }

@@ -114,31 +114,69 @@ func WritePlanText(w io.Writer, res *reconcile.Result, opts TextOptions) error {
 	budget := opts.MaxLines
 	listed := 0 // lines written in the listing
 	fits := func(n int) bool { return budget <= 0 || listed+n <= budget }
-	shownChanges := 0
+	shown := map[reconcile.Op]int{}
 	cut := false
 	if changes(s) > 0 {
 		fmt.Fprintln(t.w)
 	}
-	for i := 0; i < len(d.actions) && !cut; {
-		// A block is the run of actions of one person (the plan is sorted by
-		// email), leaves and unmanaged left out.
-		j := i + 1
-		for j < len(d.actions) && strings.EqualFold(d.actions[j].Email, d.actions[i].Email) {
-			j++
-		}
-		lines, n := t.block(d, d.actions[i:j])
-		if n > 0 {
-			if !fits(len(lines)) {
-				cut = true
-				break
+	// Access actions are listed under their person's invitation or member
+	// action wherever the plan puts them; indexed only when there are some.
+	var access map[string][]int
+	hasHead := map[string]bool{}
+	if s.Grant+s.Ungrant > 0 {
+		access = map[string][]int{}
+		for i := range d.actions {
+			if a := &d.actions[i]; isAccess(a.Op) {
+				k := strings.ToLower(a.Email)
+				access[k] = append(access[k], i)
 			}
-			for _, l := range lines {
-				fmt.Fprintln(t.w, l)
-			}
-			listed += len(lines)
-			shownChanges += n
 		}
-		i = j
+		for i := range d.actions {
+			a := &d.actions[i]
+			if k := strings.ToLower(a.Email); a.Op != reconcile.OpLeave && !isAccess(a.Op) && access[k] != nil {
+				hasHead[k] = true
+			}
+		}
+	}
+	printed := map[string]bool{} // people whose access is listed already
+	for i := range d.actions {
+		a := &d.actions[i]
+		if a.Op == reconcile.OpLeave {
+			continue
+		}
+		var acc []*reconcile.Action
+		k := ""
+		if access != nil {
+			k = strings.ToLower(a.Email)
+			if isAccess(a.Op) && (hasHead[k] || printed[k]) {
+				continue // listed with the person's other action
+			}
+			if !printed[k] {
+				for _, j := range access[k] {
+					acc = append(acc, &d.actions[j])
+				}
+				printed[k] = true
+			}
+		}
+		head := a
+		if isAccess(a.Op) {
+			head = nil
+		}
+		lines := t.block(d, head, acc)
+		if !fits(len(lines)) {
+			cut = true
+			break
+		}
+		for _, l := range lines {
+			fmt.Fprintln(t.w, l)
+		}
+		listed += len(lines)
+		if head != nil {
+			shown[head.Op]++
+		}
+		for _, g := range acc {
+			shown[g.Op]++
+		}
 	}
 
 	shownUnmanaged := 0
@@ -159,8 +197,8 @@ func WritePlanText(w io.Writer, res *reconcile.Result, opts TextOptions) error {
 			shownUnmanaged++
 		}
 	}
-	if left, leftU := changes(s)-shownChanges, s.Unmanaged-shownUnmanaged; left > 0 || leftU > 0 {
-		fmt.Fprintf(t.w, "\n%s\n", t.paint(sgrYellow, t.cutNote(d, shownChanges, left, leftU)))
+	if note := t.cutNote(s, shown, s.Unmanaged-shownUnmanaged); note != "" {
+		fmt.Fprintf(t.w, "\n%s\n", t.paint(sgrYellow, note))
 	}
 	if changes(s) == 0 {
 		fmt.Fprintf(t.w, "\nNo changes: the upstream matches the roster.\n")
@@ -222,34 +260,17 @@ func failColor(n int) string {
 	return ""
 }
 
-// block renders one person's changes; n counts the actions it lists.
-func (t *textWriter) block(d *Document, acts []reconcile.Action) (lines []string, n int) {
-	var head *reconcile.Action
-	var access []*reconcile.Action
-	var others []*reconcile.Action // a second invitation action of the same person (an older duplicate revoke)
-	for i := range acts {
-		a := &acts[i]
-		switch a.Op {
-		case reconcile.OpLeave:
-		case reconcile.OpGrant, reconcile.OpUngrant:
-			access = append(access, a)
-		default:
-			if head == nil {
-				head = a
-			} else {
-				others = append(others, a)
-			}
-		}
-	}
-	if head == nil && len(access) == 0 {
-		return nil, 0
-	}
+func isAccess(op reconcile.Op) bool { return op == reconcile.OpGrant || op == reconcile.OpUngrant }
+
+// block renders one person's action (head; nil when the person has only
+// access changes) with the access changes listed under it.
+func (t *textWriter) block(d *Document, head *reconcile.Action, access []*reconcile.Action) []string {
 	apply := d.Mode == "apply"
+	var lines []string
 	if head != nil {
-		lines = append(lines, t.actionLines(head, apply)...)
-		n++
+		lines = t.actionLines(head, apply)
 	} else {
-		lines = append(lines, fmt.Sprintf("  %s %-8s %s", t.paint(sgrYellow, "~"), "access", Sanitize(acts[0].Email)))
+		lines = []string{fmt.Sprintf("  %s %-8s %s", t.paint(sgrYellow, "~"), "access", Sanitize(access[0].Email))}
 	}
 	for _, a := range access {
 		mark, sgr := "+", sgrGreen
@@ -258,21 +279,16 @@ func (t *textWriter) block(d *Document, acts []reconcile.Action) (lines []string
 		}
 		role := ""
 		if a.Grant != nil {
-			role = a.Grant.Role
+			role = Sanitize(a.Grant.Role)
 		}
-		line := fmt.Sprintf("      %s %-7s %s", t.paint(sgr, mark), a.Op, Sanitize(role))
+		line := fmt.Sprintf("      %s %-7s %s", t.paint(sgr, mark), a.Op, role)
 		if a.Reason != "" {
-			line += t.paint(sgrDim, "  # "+t.clip(Sanitize(a.Reason), 16+len(role)))
+			line += t.paint(sgrDim, "  # "+t.clip(Sanitize(a.Reason), 18+utf8.RuneCountInString(role)))
 		}
 		lines = append(lines, line+t.outcome(a, apply))
 		lines = append(lines, t.errorLines(a, 8)...)
-		n++
 	}
-	for _, a := range others {
-		lines = append(lines, t.actionLines(a, apply)...)
-		n++
-	}
-	return lines, n
+	return lines
 }
 
 // actionLines renders an invitation or member action and what goes with it.
@@ -390,34 +406,25 @@ func (t *textWriter) errorLines(a *reconcile.Action, indent int) []string {
 	return []string{strings.Repeat(" ", indent) + t.paint(sgrRed, "! ") + t.clip(Sanitize(a.Error), indent+2)}
 }
 
-// cutNote says exactly what the listing left out and where to read it.
-func (t *textWriter) cutNote(d *Document, shownChanges, left, leftUnmanaged int) string {
-	var parts []string
+// cutNote says exactly what the listing left out and where to read it; ""
+// when nothing was.
+func (t *textWriter) cutNote(s reconcile.Summary, shown map[reconcile.Op]int, leftUnmanaged int) string {
+	var parts, kinds []string
+	left := 0
+	for _, op := range []reconcile.Op{reconcile.OpCreate, reconcile.OpReinvite, reconcile.OpRevoke, reconcile.OpGrant, reconcile.OpUngrant, reconcile.OpRemoveMember} {
+		if n := summaryCount(s, string(op)) - shown[op]; n > 0 {
+			left += n
+			kinds = append(kinds, fmt.Sprintf("%d %s", n, op))
+		}
+	}
 	if left > 0 {
-		// Blocks are listed in plan order, so the first shownChanges changes
-		// were shown: count the rest by kind.
-		byKind := map[string]int{}
-		seen := 0
-		for i := range d.actions {
-			a := &d.actions[i]
-			if a.Op == reconcile.OpLeave {
-				continue
-			}
-			seen++
-			if seen > shownChanges {
-				byKind[string(a.Op)]++
-			}
-		}
-		var kinds []string
-		for _, k := range []string{"create", "reinvite", "revoke", "grant", "ungrant", "remove-member"} {
-			if byKind[k] > 0 {
-				kinds = append(kinds, fmt.Sprintf("%d %s", byKind[k], k))
-			}
-		}
 		parts = append(parts, fmt.Sprintf("%d more %s (%s)", left, plural(left, "change", "changes"), strings.Join(kinds, ", ")))
 	}
 	if leftUnmanaged > 0 {
 		parts = append(parts, fmt.Sprintf("%d more unmanaged", leftUnmanaged))
+	}
+	if len(parts) == 0 {
+		return ""
 	}
 	where := "run plan with --format md (or html) and read report.md"
 	for _, p := range t.opts.Paths {
