@@ -3,6 +3,7 @@ package providers
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // Attempts is how many HTTP attempts a Do call made, answered or not.
@@ -19,10 +20,16 @@ func Attempts(resp *Response, err error) int {
 // CreateVerified makes one non-idempotent create under the rule that a retry
 // never invites twice: Do re-sends blindly only when the upstream cannot have
 // applied the call (refused, 429, 503); after one that may have landed (500,
-// 502, 504, reset, timeout) find reads back, and the create is sent again only
-// when nothing is there. send gets the attempts left of the budget; answer
-// reads a successful (or accepted-conflict) response into res; find returns
-// the pending invitation for email, if any, and the attempts it took.
+// 502, 504, reset, timeout, an undecodable answer) it reads back with
+// patience (readBack) and sends again only when the read-backs show nothing
+// there once the lost call can no longer be on its way. When it cannot tell
+// (a read-back fails, or the budget ends on an ambiguous send) the result is
+// Unknown: never re-sent blindly, never plain "failed". send gets the
+// attempts left of the budget; answer reads a successful (or
+// accepted-conflict) response into res, setting res.Err when a 2xx body
+// cannot be read (ambiguous too: the call landed, but what it made is
+// unknown, so it is read back); find returns the pending invitation for email, if any,
+// and the attempts it took (its requests should be marked ReadBack).
 func (c *Client) CreateVerified(ctx context.Context, email string,
 	send func(ctx context.Context, maxAttempts int) (*Response, error),
 	answer func(resp *Response, res *CreateResult),
@@ -30,32 +37,68 @@ func (c *Client) CreateVerified(ctx context.Context, email string,
 ) CreateResult {
 	res := CreateResult{Email: email}
 	budget, sent := c.MaxAttempts(), 0 // the budget bounds sends; read-backs come on top
-	for round := 1; ; round++ {
+	for {
+		landed := false // a 2xx whose body could not be read
 		resp, err := send(ctx, budget-sent)
 		sent += Attempts(resp, err)
 		res.Attempts += Attempts(resp, err)
 		if err == nil {
 			res.RequestID = resp.RequestID
 			answer(resp, &res)
-			return res
-		}
-		if !IsMaybeApplied(err) || sent >= budget || ctx.Err() != nil {
+			if res.Err == nil || resp.Status >= 300 {
+				return res
+			}
+			// Landed, but the answer is unreadable: find what it made.
+			err = fmt.Errorf("the answer could not be read: %w", res.Err)
+			res.Err, landed = nil, true
+		} else if !IsMaybeApplied(err) || ctx.Err() != nil {
 			res.Err = fmt.Errorf("create %s: %w", email, err)
 			return res
 		}
-		if err := c.Backoff(ctx, round); err != nil {
-			res.Err = fmt.Errorf("create %s: %w", email, err)
-			return res
-		}
-		inv, n, verr := find(ctx)
+		inv, n, verr := c.readBack(ctx, err, find)
 		res.Attempts += n
-		if verr != nil {
+		switch {
+		case verr != nil:
 			res.Err = fmt.Errorf("create %s: verify after %v: %w", email, err, verr)
+			res.Unknown = true
 			return res
-		}
-		if inv != nil { // the lost call landed
+		case inv != nil: // the lost call landed
 			res.Invitation = inv
 			return res
+		case landed:
+			// The upstream said yes, yet nothing shows: never send again.
+			res.Err = fmt.Errorf("create %s: accepted, but not found by reading back: %w", email, err)
+			res.Unknown = true
+			return res
+		case sent >= budget:
+			// Known not to have landed, and no attempt left: plainly failed.
+			res.Err = fmt.Errorf("create %s: %w", email, err)
+			return res
+		}
+	}
+}
+
+// readBack looks for what an ambiguous create made. A call answered with a
+// 5xx (or cut off after its answer began) is over upstream: one look after
+// a backoff settles it. A call that got no answer may still be queued
+// upstream: looks go on until the client's own timeout has passed once more
+// since the call was given up, so a create that lands late is found, not sent
+// again.
+func (c *Client) readBack(ctx context.Context, cause error, find func(context.Context) (*Invitation, int, error)) (*Invitation, int, error) {
+	patience := time.Duration(0)
+	if e, ok := AsError(cause); !ok || e.Status == 0 {
+		patience = c.timeout
+	}
+	deadline := time.Now().Add(patience)
+	attempts := 0
+	for round := 1; ; round++ {
+		if err := c.Backoff(ctx, round); err != nil {
+			return nil, attempts, err
+		}
+		inv, n, err := find(ctx)
+		attempts += n
+		if err != nil || inv != nil || !time.Now().Before(deadline) {
+			return inv, attempts, err
 		}
 	}
 }
