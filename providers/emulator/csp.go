@@ -32,7 +32,7 @@ const (
 )
 
 func (s *Server) cspRoutes() []*route {
-	return []*route{
+	return append(s.cspUserRoutes(), []*route{
 		{api: APICSP, pattern: cspAuthorize, h: s.cspAuthorize},
 		{api: APICSP, pattern: cspLoggedIn, h: s.cspLoggedIn},
 		{api: APICSP, pattern: cspInvitationsPOST, write: true, h: s.cspInvitationsPost, dupes: s.cspDupes},
@@ -42,7 +42,7 @@ func (s *Server) cspRoutes() []*route {
 		{api: APICSP, pattern: "/csp/", h: func(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 			writeCSPError(w, rc, http.StatusNotFound, "Not found")
 		}},
-	}
+	}...)
 }
 
 // ---- errors ----
@@ -181,6 +181,9 @@ type cspRoleBinding struct {
 	Resource       string `json:"resource,omitempty"`
 	ExpiresAt      *int64 `json:"expiresAt,omitempty"`
 	MembershipType string `json:"membershipType,omitempty"`
+	// CreatedDate is a string upstream; the emulator writes epoch seconds
+	// (VMware's tooling describes role timestamps in seconds).
+	CreatedDate string `json:"createdDate,omitempty"`
 }
 
 type cspServiceRolesDto struct {
@@ -217,7 +220,7 @@ type cspInvitation struct {
 	Username          string               `json:"username"`
 	Status            string               `json:"status"`
 	RefLink           string               `json:"refLink"`
-	ExpirationTime    int64                `json:"expirationTime"` // epoch ms
+	ExpirationTime    int64                `json:"expirationTime"` // epoch ms; s with CSPConfig.ExpirySeconds
 	GeneratedAt       int64                `json:"generatedAt"`
 	GeneratedBy       string               `json:"generatedBy,omitempty"`
 	RedeemedAt        int64                `json:"redeemedAt,omitempty"`
@@ -242,12 +245,16 @@ func epochMS(t time.Time) int64 {
 
 // renderCSP builds the wire form (store lock held). Roles only with roles
 // set (the list's expand flag); group objects only with groups set.
-func renderCSP(inv *cspInv, orgID string, roles, groups bool) cspInvitation {
+func renderCSP(inv *cspInv, orgID string, roles, groups, expirySeconds bool) cspInvitation {
+	exp := epochMS(inv.ExpiresAt)
+	if expirySeconds && !inv.ExpiresAt.IsZero() {
+		exp = inv.ExpiresAt.Unix() // switch: the undocumented unit read as seconds
+	}
 	out := cspInvitation{
 		Username:          inv.Username,
 		Status:            inv.Status,
 		RefLink:           "/csp/gateway/am/api/orgs/" + orgID + "/invitations/" + inv.ID,
-		ExpirationTime:    epochMS(inv.ExpiresAt),
+		ExpirationTime:    exp,
 		GeneratedAt:       epochMS(inv.GeneratedAt),
 		GeneratedBy:       inv.GeneratedBy,
 		RedeemedAt:        epochMS(inv.RedeemedAt),
@@ -295,13 +302,14 @@ func (s *Server) cspDupes(r *http.Request, body []byte) int {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	o := s.st.cspOrgFor(r.PathValue("orgId"), false)
+	o, _ := s.cspOrg(r.PathValue("orgId"), false)
 	if o == nil {
 		return 0
 	}
+	s.syncMembers(o)
 	now, n := s.now(), 0
 	for _, u := range dedupe(req.Usernames) {
-		if o.pendingFor(u, now) != nil {
+		if o.pendingFor(u, now) != nil || o.isMember(u) {
 			n++
 		}
 	}
@@ -348,7 +356,7 @@ func (s *Server) cspInvitationsPost(w http.ResponseWriter, r *http.Request, rc *
 }
 
 // checkInvite validates an invite body: the documented limits, plus emails.
-func checkInvite(req *cspInviteRequest) (days int, msg string) {
+func checkInvite(req *cspInviteRequest, ignoreDays bool) (days int, msg string) {
 	if len(dedupe(req.Usernames)) == 0 {
 		return 0, "Invalid request body | usernames is required"
 	}
@@ -365,7 +373,7 @@ func checkInvite(req *cspInviteRequest) (days int, msg string) {
 		return 0, fmt.Sprintf("Invalid request body | customGroupsIds: %d items, at most %d allowed", len(req.CustomGroupsIDs), maxCustomGroups)
 	}
 	days = defaultExpiryDays
-	if req.InvitationExpirationInDays != nil {
+	if req.InvitationExpirationInDays != nil && !ignoreDays {
 		days = *req.InvitationExpirationInDays
 		if days < minExpiryDays || days > maxExpiryDays {
 			return 0, fmt.Sprintf("Invalid request body | invitationExpirationInDays: %d is outside %d..%d", days, minExpiryDays, maxExpiryDays)
@@ -390,12 +398,33 @@ func checkInvite(req *cspInviteRequest) (days int, msg string) {
 }
 
 func (s *Server) cspInvite(w http.ResponseWriter, r *http.Request, rc *reqCtx, req *cspInviteRequest) {
-	days, msg := checkInvite(req)
+	days, msg := checkInvite(req, s.cfg.CSP.IgnoreExpiryDays)
 	if msg != "" {
 		writeCSPError(w, rc, http.StatusBadRequest, msg)
 		return
 	}
 	users := dedupe(req.Usernames)
+	if max := s.cfg.CSP.MaxUsernames; max > 0 && len(req.Usernames) > max {
+		status := http.StatusBadRequest
+		if s.cfg.CSP.BatchTooLarge413 {
+			status = http.StatusRequestEntityTooLarge
+		}
+		writeCSPError(w, rc, status, fmt.Sprintf(CSPBatchTooLargeMessage, len(req.Usernames), max))
+		return
+	}
+	var refused []string
+	for _, u := range users {
+		if s.cfg.CSP.refused(u) {
+			refused = append(refused, u)
+		}
+	}
+	if len(refused) > 0 {
+		// One refused username fails the whole call: the bad apple a client
+		// must isolate (emulator switch; the vendor documents 400 for an
+		// invalid body without saying which usernames it names).
+		writeCSPError(w, rc, http.StatusBadRequest, "Invalid request body | usernames cannot be invited: "+strings.Join(refused, ", "))
+		return
+	}
 	var orgRoles []string
 	for _, r := range req.OrganizationRoles {
 		orgRoles = append(orgRoles, strings.TrimSpace(r.Name))
@@ -420,27 +449,46 @@ func (s *Server) cspInvite(w http.ResponseWriter, r *http.Request, rc *reqCtx, r
 	orgID := r.PathValue("orgId")
 	s.mu.Lock()
 	now := s.now()
-	o := s.st.cspOrgFor(orgID, true)
+	o, ok := s.cspOrg(orgID, true)
+	if !ok {
+		s.mu.Unlock()
+		writeCSPError(w, rc, http.StatusNotFound, cspOrgNotFound)
+		return
+	}
+	s.syncMembers(o)
 	var dup []string
+	fresh := users[:0:0]
 	for _, u := range users {
-		if o.pendingFor(u, now) != nil {
+		if o.pendingFor(u, now) != nil || o.isMember(u) {
 			dup = append(dup, u)
+		} else {
+			fresh = append(fresh, u)
 		}
 	}
-	if len(dup) > 0 {
+	if len(dup) > 0 && s.cfg.CSP.Duplicate409 {
 		s.mu.Unlock()
-		// 409 for a username with an AVAILABLE, unexpired invitation, and
-		// nothing of the request applied: UNCONFIRMED upstream (emulator guess).
+		// Switch: 409 naming them, nothing of the request applied.
 		writeCSPError(w, rc, http.StatusConflict, "Invitation already exists for usernames: "+strings.Join(dup, ", "))
 		return
 	}
-	for _, u := range users {
+	// Default: 202 whatever; a pending user or a member gets nothing new
+	// (VMware's tooling saw 202 for both, and no second invitation).
+	invitedBy := strings.TrimSpace(req.InvitedBy)
+	if s.cfg.CSP.FillInvitedBy {
+		invitedBy = s.cfg.CSPPrincipal
+	}
+	for _, u := range fresh {
 		o.add(&cspInv{
 			Seq: s.st.next(), ID: newUUID(), Username: u, Status: cspAvailable,
 			OrgRoles: orgRoles, ServiceRoles: svc, CustomRoles: custom, Groups: groups,
-			InvitedBy: s.cfg.CSPPrincipal, GeneratedBy: s.cfg.CSPPrincipal,
+			InvitedBy: invitedBy, GeneratedBy: s.cfg.CSPPrincipal,
 			GeneratedAt: now, ExpiresAt: now.Add(time.Duration(days) * 24 * time.Hour),
 		})
+	}
+	if len(fresh) == 0 {
+		s.mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+		return
 	}
 	gen := s.changedLocked()
 	s.mu.Unlock()
@@ -460,7 +508,13 @@ func (s *Server) cspRevoke(w http.ResponseWriter, r *http.Request, rc *reqCtx, r
 	s.mu.Lock()
 	now := s.now()
 	changed := false
-	if o := s.st.cspOrgFor(r.PathValue("orgId"), false); o != nil {
+	o, ok := s.cspOrg(r.PathValue("orgId"), false)
+	if !ok {
+		s.mu.Unlock()
+		writeCSPError(w, rc, http.StatusNotFound, cspOrgNotFound)
+		return
+	}
+	if o != nil {
 		for _, u := range users {
 			// Every AVAILABLE invitation, expired or not; usernames with none are ignored.
 			for _, inv := range o.byEmail[key(u)] {
@@ -497,13 +551,22 @@ func (s *Server) cspList(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 
 	out := []cspInvitation{} // a bare array, never null
 	s.mu.Lock()
-	if o := s.st.cspOrgFor(orgID, false); o != nil {
+	o, ok := s.cspOrg(orgID, false)
+	if !ok {
+		s.mu.Unlock()
+		writeCSPError(w, rc, http.StatusNotFound, cspOrgNotFound)
+		return
+	}
+	if o != nil {
 		out = make([]cspInvitation, 0, len(o.Invs))
 		for _, inv := range o.Invs {
 			if group != "" && !slices.Contains(inv.Groups, group) {
 				continue
 			}
-			out = append(out, renderCSP(inv, orgID, roles, groups))
+			if inv.Status == cspRedeemed && s.cfg.CSP.HideRedeemed {
+				continue
+			}
+			out = append(out, renderCSP(inv, orgID, roles, groups, s.cfg.CSP.ExpirySeconds))
 		}
 	}
 	s.mu.Unlock()
@@ -520,9 +583,15 @@ func (s *Server) cspGet(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		found bool
 	)
 	s.mu.Lock()
-	if o := s.st.cspOrgFor(orgID, false); o != nil {
+	o, ok := s.cspOrg(orgID, false)
+	if !ok {
+		s.mu.Unlock()
+		writeCSPError(w, rc, http.StatusNotFound, cspOrgNotFound)
+		return
+	}
+	if o != nil {
 		if inv := o.byID[r.PathValue("invitationId")]; inv != nil {
-			out, found = renderCSP(inv, orgID, true, false), true
+			out, found = renderCSP(inv, orgID, true, false, s.cfg.CSP.ExpirySeconds), true
 		}
 	}
 	s.mu.Unlock()
@@ -540,7 +609,13 @@ func (s *Server) cspDelete(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	s.mu.Lock()
 	now := s.now()
 	var inv *cspInv
-	if o := s.st.cspOrgFor(r.PathValue("orgId"), false); o != nil {
+	o, ok := s.cspOrg(r.PathValue("orgId"), false)
+	if !ok {
+		s.mu.Unlock()
+		writeCSPError(w, rc, http.StatusNotFound, cspOrgNotFound)
+		return
+	}
+	if o != nil {
 		inv = o.byID[r.PathValue("invitationId")]
 	}
 	switch {

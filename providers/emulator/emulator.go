@@ -93,6 +93,9 @@ type Config struct {
 
 	CSPRefreshToken, CSPPrincipal string
 	CSPTokenTTL                   time.Duration
+	// CSP switches for what the vendor does not document; each zero value
+	// is the documented or most likely behaviour (doc.go lists them).
+	CSP CSPConfig
 
 	AzureToken string
 
@@ -196,6 +199,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.PageSizeMax < 0 {
 		return nil, fmt.Errorf("emulator: page size max %d: want >= 0", cfg.PageSizeMax)
+	}
+	if err := cfg.CSP.check(); err != nil {
+		return nil, fmt.Errorf("emulator: %w", err)
 	}
 	if err := checkMisbehaviours(cfg.Misbehave); err != nil {
 		return nil, fmt.Errorf("emulator: %w", err)

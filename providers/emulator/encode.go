@@ -40,7 +40,11 @@ func appendStore(b []byte, st *store) []byte {
 		b = append(b, ':')
 		b = appendCOrg(b, o)
 	}
-	return append(b, "}}}"...)
+	b = append(b, '}')
+	if st.CSPDeclared {
+		b = append(b, `,"csp_declared":true`...)
+	}
+	return append(b, "}}"...)
 }
 
 func appendCOrg(b []byte, o *cOrg) []byte {
@@ -112,16 +116,19 @@ func appendCSPOrg(b []byte, o *cspOrg) []byte {
 	b = appendString(b, o.ID)
 	b = append(b, `,"invitations":`...)
 	if o.Invs == nil {
-		return append(b, "null}"...)
-	}
-	b = append(b, '[')
-	for i, inv := range o.Invs {
-		if i > 0 {
-			b = append(b, ',')
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, inv := range o.Invs {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendCSPInv(b, inv)
 		}
-		b = appendCSPInv(b, inv)
+		b = append(b, ']')
 	}
-	return append(b, "]}"...)
+	b = appendCSPUsers(b, o.Users) // csp_users.go
+	return append(b, '}')
 }
 
 func appendCSPInv(b []byte, inv *cspInv) []byte {
@@ -155,6 +162,9 @@ func appendCSPInv(b []byte, inv *cspInv) []byte {
 	b = appendOptField(b, "redeemed_by", inv.RedeemedBy)
 	b = appendOptTime(b, "revoked_at", inv.RevokedAt)
 	b = appendOptField(b, "revoked_by", inv.RevokedBy)
+	if inv.MemberSynced {
+		b = append(b, `,"member_synced":true`...)
+	}
 	return append(b, '}')
 }
 

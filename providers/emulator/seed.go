@@ -23,6 +23,9 @@ type Seed struct {
 	Confluent []SeedConfluent `json:"confluent,omitempty" yaml:"confluent,omitempty"`
 	// CSP maps an orgId to its invitations.
 	CSP map[string][]SeedCSP `json:"csp,omitempty" yaml:"csp,omitempty"`
+	// CSPMembers maps an orgId to members who joined outside invitesync
+	// (an accepted CSP invitation makes its invitee a member too).
+	CSPMembers map[string][]SeedCSPMember `json:"csp_members,omitempty" yaml:"csp_members,omitempty"`
 	// Azure maps "subscriptionId/resourceGroup/organizationName" to its invitations.
 	Azure map[string][]SeedAzure `json:"azure,omitempty" yaml:"azure,omitempty"`
 }
@@ -220,6 +223,7 @@ func (s *Server) checkSeedLocked(sd Seed, now time.Time) error {
 			}
 		}
 	}
+	errs = append(errs, s.checkSeedCSPMembers(sd.CSPMembers)...)
 	return errors.Join(errs...)
 }
 
@@ -298,6 +302,11 @@ func (s *Server) applySeedLocked(sd Seed, now time.Time) {
 			}
 			o.add(inv)
 		}
+	}
+	s.applySeedCSPMembers(sd.CSPMembers, now)
+	if len(sd.CSP) > 0 || len(sd.CSPMembers) > 0 {
+		// Orgs are declared: from now on unknown orgIds answer 404.
+		s.st.CSPDeclared = true
 	}
 }
 

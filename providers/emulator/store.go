@@ -42,6 +42,8 @@ type store struct {
 	Confluent *cOrg              `json:"confluent"`
 	CSP       map[string]*cspOrg `json:"csp"`
 	Azure     map[string]*cOrg   `json:"azure"` // key: subscription/resourceGroup/organization
+	// CSPDeclared: a seed named CSP orgs, so unknown orgIds answer 404 (csp_config.go).
+	CSPDeclared bool `json:"csp_declared,omitempty"`
 }
 
 func newStore() *store {
@@ -54,6 +56,7 @@ func (st *store) clear() {
 	st.Confluent = newCOrg("confluent")
 	st.CSP = map[string]*cspOrg{}
 	st.Azure = map[string]*cOrg{}
+	st.CSPDeclared = false
 }
 
 func (st *store) next() int64 {
@@ -270,6 +273,9 @@ type cspInv struct {
 	RedeemedBy   string           `json:"redeemed_by,omitempty"`
 	RevokedAt    time.Time        `json:"revoked_at,omitzero"`
 	RevokedBy    string           `json:"revoked_by,omitempty"`
+	// MemberSynced: its acceptance made the invitee a member (csp_users.go),
+	// so a later removal is not undone.
+	MemberSynced bool `json:"member_synced,omitempty"`
 }
 
 // pending: AVAILABLE and not yet expired.
@@ -279,8 +285,9 @@ func (inv *cspInv) pending(now time.Time) bool {
 
 // cspOrg is one CSP organization's invitations.
 type cspOrg struct {
-	ID   string    `json:"id"`
-	Invs []*cspInv `json:"invitations"`
+	ID    string              `json:"id"`
+	Invs  []*cspInv           `json:"invitations"`
+	Users map[string]*cspUser `json:"users,omitempty"` // members, by key(username)
 
 	byID    map[string]*cspInv
 	byEmail map[string][]*cspInv
@@ -295,6 +302,7 @@ func (o *cspOrg) index() {
 		k := key(inv.Username)
 		o.byEmail[k] = append(o.byEmail[k], inv)
 	}
+	o.indexUsers()
 }
 
 func (o *cspOrg) add(inv *cspInv) {
