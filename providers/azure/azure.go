@@ -1,6 +1,8 @@
 // Package azure is the Confluent on Azure client (--provider azure): the
 // Microsoft.Confluent "access" actions of Azure Resource Manager, which are
-// all POSTs. The API can invite and list, but has no revoke.
+// POSTs (deleteRoleBinding is a DELETE). The API can invite, list
+// invitations and users, and manage role bindings (access.go), but has no
+// revoke and no user removal.
 package azure
 
 import (
@@ -10,12 +12,16 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/invitesync/invitesync/providers"
-	"github.com/invitesync/invitesync/providers/confluent"
+	"github.com/invitesync/invitesync/providers/confluent/iam"
 )
 
 // Defaults (upstream-apis.md, "Confluent on Azure").
@@ -30,6 +36,8 @@ const (
 	PageSize = 100
 	// Scope is the ARM audience azidentity tokens are requested for.
 	Scope = "https://management.azure.com/.default"
+	// maxPages bounds one listing (10 million items at 100 a page).
+	maxPages = 100_000
 )
 
 // RevokeHint says what to do instead of a revoke, which the API lacks.
@@ -37,6 +45,10 @@ const RevokeHint = "the Azure access API has no revoke: revoke it with --provide
 
 // ErrRevokeUnsupported is returned by Revoke.
 var ErrRevokeUnsupported = errors.New("azure: revoke is not supported: " + RevokeHint)
+
+// RemoveHint says what to do instead of removing a member, which the access
+// API cannot do either (no user deletion in any api-version).
+const RemoveHint = "the Azure access API cannot remove users: use --provider confluent with a Cloud API key of that org to remove users"
 
 // Token is a bearer token and when it stops working (zero: never known to).
 type Token struct {
@@ -66,7 +78,12 @@ type Client struct {
 	http       *providers.Client
 	opts       Options
 	now        func() time.Time
+	log        zerolog.Logger
+	orgPath    string // the ARM organization resource
 	actionBase string
+
+	orgMu        sync.Mutex
+	confluentOrg string // properties.organizationId, from WhoAmI (cached)
 
 	tokMu   sync.Mutex
 	tok     Token
@@ -92,11 +109,11 @@ func New(cfg providers.Config, opts Options) (*Client, error) {
 	if opts.APIVersion == "" {
 		opts.APIVersion = DefaultAPIVersion
 	}
-	c := &Client{opts: opts, now: time.Now}
-	c.actionBase = "/subscriptions/" + url.PathEscape(opts.SubscriptionID) +
+	c := &Client{opts: opts, now: time.Now, log: cfg.Logger}
+	c.orgPath = "/subscriptions/" + url.PathEscape(opts.SubscriptionID) +
 		"/resourceGroups/" + url.PathEscape(opts.ResourceGroup) +
-		"/providers/Microsoft.Confluent/organizations/" + url.PathEscape(opts.Organization) +
-		"/access/default/"
+		"/providers/Microsoft.Confluent/organizations/" + url.PathEscape(opts.Organization)
+	c.actionBase = c.orgPath + "/access/default/"
 	hc, err := providers.NewClient(cfg, providers.ClientOptions{
 		Provider:        "azure",
 		DefaultEndpoint: DefaultEndpoint,
@@ -127,15 +144,61 @@ func (c *Client) Organization() string {
 	return c.opts.SubscriptionID + "/" + c.opts.ResourceGroup + "/" + c.opts.Organization
 }
 
-// Capabilities: invitations carry an email and an auth type; no revoke.
+// Capabilities: invitations carry an email and an auth type; no revoke;
+// role bindings (access.go); members can be listed, not removed.
 func (c *Client) Capabilities() providers.Capabilities {
-	return providers.Capabilities{Revoke: false, RevokeHint: RevokeHint, MaxBatch: 1, AuthType: true}
+	return providers.Capabilities{
+		Revoke: false, RevokeHint: RevokeHint, MaxBatch: 1, AuthType: true,
+		Access: true, Members: true, RemoveMembers: false, RemoveHint: RemoveHint,
+	}
 }
 
-// WhoAmI names no principal (InvitationRecord has no creator, so ownership is
-// by ledger only); the org is the ARM resource, whose names are case-insensitive.
-func (c *Client) WhoAmI(context.Context) (providers.Identity, error) {
+// WhoAmI reads the organization resource (Organization_Get), so a wrong
+// subscription, resource group or name fails here with ARM's 404, and keeps
+// its properties.organizationId (the Confluent organization, for role
+// bindings' crn_pattern). It names no principal: InvitationRecord has no
+// creator, so ownership is by ledger only. The org is the ARM resource,
+// whose names are case-insensitive.
+func (c *Client) WhoAmI(ctx context.Context) (providers.Identity, error) {
+	resp, err := c.http.Do(ctx, providers.Request{
+		Method: http.MethodGet, Path: c.orgPath,
+		Query: url.Values{"api-version": {c.opts.APIVersion}}, Idempotent: true,
+	})
+	if err != nil {
+		return providers.Identity{}, fmt.Errorf("who am I: organization %s: %w", c.Organization(), err)
+	}
+	var o struct {
+		ID         string `json:"id"`
+		Properties struct {
+			OrganizationID string `json:"organizationId"`
+		} `json:"properties"`
+	}
+	if err := json.Unmarshal(resp.Body, &o); err != nil {
+		return providers.Identity{}, fmt.Errorf("who am I: decode organization %s: %w", c.Organization(), err)
+	}
+	if o.Properties.OrganizationID == "" {
+		return providers.Identity{}, fmt.Errorf("who am I: organization %s names no properties.organizationId", c.Organization())
+	}
+	c.orgMu.Lock()
+	c.confluentOrg = o.Properties.OrganizationID
+	c.orgMu.Unlock()
 	return providers.Identity{Org: strings.ToLower(c.Organization())}, nil
+}
+
+// orgID is the Confluent organization id, asking WhoAmI once.
+func (c *Client) orgID(ctx context.Context) (string, error) {
+	c.orgMu.Lock()
+	id := c.confluentOrg
+	c.orgMu.Unlock()
+	if id != "" {
+		return id, nil
+	}
+	if _, err := c.WhoAmI(ctx); err != nil {
+		return "", err
+	}
+	c.orgMu.Lock()
+	defer c.orgMu.Unlock()
+	return c.confluentOrg, nil
 }
 
 // token returns the cached token, fetching a new one within 5 minutes of expiry.
@@ -169,89 +232,196 @@ func (c *Client) unauthorized(sent *http.Request) bool {
 	return true
 }
 
+// call is one access action.
+type call struct {
+	action      string
+	body        any
+	idempotent  bool
+	readBack    bool
+	accept      []int
+	maxAttempts int
+}
+
 // do POSTs one access action.
-func (c *Client) do(ctx context.Context, action string, body any, idempotent bool, accept []int, maxAttempts int) (*providers.Response, error) {
-	b, err := json.Marshal(body)
+func (c *Client) do(ctx context.Context, k call) (*providers.Response, error) {
+	b, err := json.Marshal(k.body)
 	if err != nil {
 		return nil, err
 	}
 	return c.http.Do(ctx, providers.Request{
-		Method: http.MethodPost, Path: c.actionBase + action,
+		Method: http.MethodPost, Path: c.actionBase + k.action,
 		Query: url.Values{"api-version": {c.opts.APIVersion}},
-		Body:  b, Idempotent: idempotent, Accept: accept, MaxAttempts: maxAttempts,
+		Body:  b, Idempotent: k.idempotent, ReadBack: k.readBack, Accept: k.accept, MaxAttempts: k.maxAttempts,
 	})
 }
 
 // List returns every invitation, paging with searchFilters.pageToken.
 func (c *Client) List(ctx context.Context) ([]providers.Invitation, error) {
-	invs, _, err := c.list(ctx, nil)
+	invs, _, err := c.listInvitations(ctx, nil, false)
 	if err != nil {
 		return nil, fmt.Errorf("list invitations: %w", err)
 	}
 	return invs, nil
 }
 
-// list pages through listInvitations. The loop (pageToken taken from
-// metadata.next's page_token, stop on an empty next) is UNCONFIRMED upstream:
-// inferred from the spec's example pair (contracts.md).
-func (c *Client) list(ctx context.Context, filters map[string]string) ([]providers.Invitation, int, error) {
+func (c *Client) listInvitations(ctx context.Context, filters map[string]string, readBack bool) ([]providers.Invitation, int, error) {
 	var out []providers.Invitation
-	n := 0
-	seen := map[string]bool{}
-	token := ""
-	for page := 1; ; page++ {
-		sf := map[string]string{"pageSize": fmt.Sprint(PageSize)} // string-typed on the wire
-		for k, v := range filters {
-			sf[k] = v
-		}
-		if token != "" {
-			sf["pageToken"] = token
-		}
-		resp, err := c.do(ctx, "listInvitations", map[string]any{"searchFilters": sf}, true, nil, 0)
-		n += providers.Attempts(resp, err)
-		if err != nil {
-			return nil, n, fmt.Errorf("page %d: %w", page, err)
-		}
-		var body struct {
-			Metadata struct {
-				Next string `json:"next"`
-			} `json:"metadata"`
-			Data []record `json:"data"`
-		}
-		if err := json.Unmarshal(resp.Body, &body); err != nil {
-			return nil, n, fmt.Errorf("page %d: decode: %w", page, err)
+	n, err := c.pages(ctx, "listInvitations", filters, readBack, func(data json.RawMessage) error {
+		var recs []record
+		if err := json.Unmarshal(data, &recs); err != nil {
+			return fmt.Errorf("decode invitations: %w", err)
 		}
 		now := c.now()
-		for _, r := range body.Data {
-			inv, err := r.invitation(now)
-			if err != nil {
-				return nil, n, fmt.Errorf("page %d: %w", page, err)
-			}
-			out = append(out, inv)
+		for _, r := range recs {
+			out = append(out, r.invitation(now, c.warnTime))
 		}
-		if body.Metadata.Next == "" {
-			return out, n, nil
+		return nil
+	})
+	return out, n, err
+}
+
+// Page-token rules: how metadata.next becomes the next searchFilters.pageToken.
+// The API marks none of these actions pageable; the examples pair a request
+// pageToken with a Confluent next link carrying page_token, so that is
+// tried first. The whole next string is the fallback.
+const (
+	ruleQuery = "the page_token query value of metadata.next"
+	ruleWhole = "the whole metadata.next string"
+)
+
+// pages pages through one list action. take decodes a page's data. The
+// next token is taken by the rule that has worked so far; when a page
+// repeats the previous one (the token was not understood) or next yields no
+// page_token, the other rule is tried; when neither advances, it stops with
+// an error naming both rules.
+func (c *Client) pages(ctx context.Context, action string, filters map[string]string, readBack bool,
+	take func(data json.RawMessage) error) (int, error) {
+	n := 0
+	rule := ruleQuery
+	seen := map[string]bool{}
+	var prevIDs []string
+	token, prevNext := "", ""
+	for page := 1; ; page++ {
+		if page > maxPages {
+			return n, fmt.Errorf("%s: still not at the end after %d pages: the listing would never end", action, maxPages)
 		}
-		token, err = confluent.PageToken(body.Metadata.Next)
+		body, m, err := c.page(ctx, action, filters, token, readBack)
+		n += m
 		if err != nil {
-			return nil, n, fmt.Errorf("page %d: %w", page, err)
+			return n, fmt.Errorf("%s page %d: %w", action, page, err)
 		}
-		if seen[token] {
-			return nil, n, fmt.Errorf("page %d: metadata.next repeats an earlier page token: the listing would never end", page)
+		ids := idsOf(body.Data)
+		if page > 1 && len(ids) > 0 && slices.Equal(ids, prevIDs) {
+			other := otherRule(rule)
+			alt, ok := tokenBy(other, prevNext)
+			if !ok || alt == token {
+				return n, fmt.Errorf("%s page %d: the same page came back for the token taken as %s, and %s gives no other: the paging rule is not known, listing stopped", action, page, rule, other)
+			}
+			c.log.Warn().Str("action", action).Str("rule", other).Msg("azure: the page token did not advance the listing; taking it by the other rule")
+			rule = other
+			body, m, err = c.page(ctx, action, filters, alt, readBack)
+			n += m
+			if err != nil {
+				return n, fmt.Errorf("%s page %d (token taken as %s): %w", action, page, rule, err)
+			}
+			if ids = idsOf(body.Data); len(ids) > 0 && slices.Equal(ids, prevIDs) {
+				return n, fmt.Errorf("%s page %d: the same page came back for the token taken as %s and as %s: the paging rule is not known, listing stopped", action, page, ruleQuery, ruleWhole)
+			}
 		}
-		seen[token] = true
+		if err := take(body.Data); err != nil {
+			return n, fmt.Errorf("%s page %d: %w", action, page, err)
+		}
+		next := body.Metadata.Next
+		if next == "" {
+			return n, nil
+		}
+		t, ok := tokenBy(rule, next)
+		if !ok {
+			other := otherRule(rule)
+			if t, ok = tokenBy(other, next); !ok {
+				return n, fmt.Errorf("%s page %d: metadata.next yields no page token as %s nor as %s", action, page, ruleQuery, ruleWhole)
+			}
+			c.log.Warn().Str("action", action).Str("rule", other).Msg("azure: metadata.next holds no page_token; taking the next page token by the other rule")
+			rule = other
+		}
+		if seen[t] {
+			return n, fmt.Errorf("%s page %d: metadata.next repeats an earlier page token: the listing would never end", action, page)
+		}
+		seen[t] = true
+		token, prevNext, prevIDs = t, next, ids
 	}
 }
 
-// findPending reads back the pending invitation of email. The email filter
-// is UNCONFIRMED upstream, so the answer is filtered again here.
+func otherRule(r string) string {
+	if r == ruleQuery {
+		return ruleWhole
+	}
+	return ruleQuery
+}
+
+// tokenBy takes the next page token out of metadata.next by rule.
+func tokenBy(rule, next string) (string, bool) {
+	if rule == ruleWhole {
+		return next, next != ""
+	}
+	t, err := iam.PageToken(next)
+	return t, err == nil
+}
+
+// listBody is the list answers' envelope.
+type listBody struct {
+	Metadata struct {
+		Next string `json:"next"`
+	} `json:"metadata"`
+	Data json.RawMessage `json:"data"`
+}
+
+// page fetches one page of a list action.
+func (c *Client) page(ctx context.Context, action string, filters map[string]string, token string, readBack bool) (listBody, int, error) {
+	sf := map[string]string{"pageSize": fmt.Sprint(PageSize)} // string-typed on the wire
+	for k, v := range filters {
+		sf[k] = v
+	}
+	if token != "" {
+		sf["pageToken"] = token
+	}
+	resp, err := c.do(ctx, call{action: action, body: map[string]any{"searchFilters": sf}, idempotent: true, readBack: readBack})
+	n := providers.Attempts(resp, err)
+	if err != nil {
+		return listBody{}, n, err
+	}
+	var body listBody
+	if err := json.Unmarshal(resp.Body, &body); err != nil {
+		return listBody{}, n, fmt.Errorf("decode: %w", err)
+	}
+	return body, n, nil
+}
+
+// idsOf reads the ids of a page's records (nil when they have none).
+func idsOf(data json.RawMessage) []string {
+	var recs []struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(data, &recs) != nil {
+		return nil
+	}
+	ids := make([]string, len(recs))
+	for i, r := range recs {
+		ids[i] = r.ID
+	}
+	return ids
+}
+
+// findPending reads back the pending invitation of email: the whole listing
+// narrowed by the documented status filter (the email filter is not
+// documented), compared here ASCII-case-insensitively.
 func (c *Client) findPending(ctx context.Context, email string) (*providers.Invitation, int, error) {
-	invs, n, err := c.list(ctx, map[string]string{"email": email})
+	invs, n, err := c.listInvitations(ctx, map[string]string{"status": "INVITE_STATUS_SENT"}, true)
 	if err != nil {
 		return nil, n, err
 	}
 	for i := range invs {
-		if strings.EqualFold(strings.TrimSpace(invs[i].Email), strings.TrimSpace(email)) && invs[i].Status == providers.StatusPending {
+		if iam.SameEmail(invs[i].Email, email) && invs[i].Status == providers.StatusPending {
 			return &invs[i], n, nil
 		}
 	}
@@ -272,50 +442,59 @@ func (c *Client) createOne(ctx context.Context, r providers.InviteRequest) provi
 	}
 	body := map[string]any{"invitedUserDetails": details{r.Email, r.AuthType}}
 	send := func(ctx context.Context, maxAttempts int) (*providers.Response, error) {
-		return c.do(ctx, "createInvitation", body, false, []int{http.StatusConflict}, maxAttempts)
+		return c.do(ctx, call{action: "createInvitation", body: body, accept: duplicateStatuses, maxAttempts: maxAttempts})
 	}
 	answer := func(resp *providers.Response, res *providers.CreateResult) { c.createAnswer(ctx, resp, res) }
 	find := func(ctx context.Context) (*providers.Invitation, int, error) { return c.findPending(ctx, r.Email) }
 	return c.http.CreateVerified(ctx, r.Email, send, answer, find)
 }
 
-// createAnswer reads a 200 record or a 409. How the RP relays "already
-// exists" is UNCONFIRMED; contracts.md fixes InvitationAlreadyExists (pending)
-// and UserAlreadyExists (a member).
+// duplicateStatuses are the answers a create for someone already invited
+// or a member may get: the API documents only "the ARM default error", with
+// no status or code, so these are read back rather than trusted.
+var duplicateStatuses = []int{http.StatusBadRequest, http.StatusConflict}
+
+// createAnswer reads a 200 record, or a 400/409 ARM default error, which is
+// a duplicate only if a read-back shows the person pending or a member.
 func (c *Client) createAnswer(ctx context.Context, resp *providers.Response, res *providers.CreateResult) {
-	if resp.Status != http.StatusConflict {
+	if resp.Status/100 == 2 {
 		var r record
 		if err := json.Unmarshal(resp.Body, &r); err != nil {
 			res.Err = fmt.Errorf("create %s: decode: %w", res.Email, err)
 			return
 		}
-		inv, err := r.invitation(c.now())
-		if err != nil {
-			res.Err = fmt.Errorf("create %s: %w", res.Email, err)
-			return
-		}
+		inv := r.invitation(c.now(), c.warnTime)
 		res.Invitation = &inv
 		return
 	}
-	ae := decodeError(resp.Status, resp.Header, resp.Body)
-	switch ae.Code {
-	case "UserAlreadyExists":
-		res.AlreadyInvited = true
-	case "InvitationAlreadyExists":
-		res.AlreadyInvited = true
-		inv, n, err := c.findPending(ctx, res.Email)
-		res.Attempts += n
-		if err != nil {
-			res.Err = fmt.Errorf("create %s: already invited, read existing invitation: %w", res.Email, err)
-			return
-		}
-		res.Invitation = inv // nil if it lapsed meanwhile
-	default:
-		res.Err = fmt.Errorf("create %s: %w", res.Email, &providers.Error{
+	refusal := func() error {
+		ae := decodeError(resp.Status, resp.Header, resp.Body)
+		return &providers.Error{
 			Method: http.MethodPost, Path: c.actionBase + "createInvitation", Status: resp.Status,
 			Code: ae.Code, Message: c.http.Scrub(ae.Message), RequestID: resp.RequestID, Attempts: res.Attempts,
-		})
+		}
 	}
+	inv, n, err := c.findPending(ctx, res.Email)
+	res.Attempts += n
+	if err != nil {
+		res.Err = fmt.Errorf("create %s: %w; reading back whether it is a duplicate: %w", res.Email, refusal(), err)
+		return
+	}
+	if inv != nil {
+		res.AlreadyInvited, res.Invitation = true, inv
+		return
+	}
+	member, n, err := c.isMember(ctx, res.Email)
+	res.Attempts += n
+	if err != nil {
+		res.Err = fmt.Errorf("create %s: %w; reading back whether it is a member: %w", res.Email, refusal(), err)
+		return
+	}
+	if member {
+		res.AlreadyInvited = true
+		return
+	}
+	res.Err = fmt.Errorf("create %s: %w", res.Email, refusal())
 }
 
 // Revoke is not possible through Azure (no such operation in any api-version).
@@ -336,28 +515,72 @@ type record struct {
 	ExpiresAt  string `json:"expires_at"`
 }
 
-func (r record) invitation(now time.Time) (providers.Invitation, error) {
+// invitation maps a record. A timestamp that is no date is reported to warn
+// and left zero: one odd record must not cost the whole listing.
+func (r record) invitation(now time.Time, warn func(id, field, value string)) providers.Invitation {
 	inv := providers.Invitation{ID: r.ID, Email: r.Email, AuthType: r.AuthType, RawStatus: r.Status}
-	var err error
-	if inv.CreatedAt, err = parseTime(r.Metadata.CreatedAt); err != nil {
-		return inv, fmt.Errorf("invitation %s: created_at: %w", r.ID, err)
+	for _, f := range []struct {
+		name, value string
+		into        *time.Time
+	}{
+		{"metadata.created_at", r.Metadata.CreatedAt, &inv.CreatedAt},
+		{"expires_at", r.ExpiresAt, &inv.ExpiresAt},
+		{"accepted_at", r.AcceptedAt, &inv.AcceptedAt},
+	} {
+		t, ok := ParseTime(f.value)
+		if !ok {
+			warn(r.ID, f.name, f.value)
+		}
+		*f.into = t
 	}
-	if inv.ExpiresAt, err = parseTime(r.ExpiresAt); err != nil {
-		return inv, fmt.Errorf("invitation %s: expires_at: %w", r.ID, err)
-	}
-	if inv.AcceptedAt, err = parseTime(r.AcceptedAt); err != nil {
-		return inv, fmt.Errorf("invitation %s: accepted_at: %w", r.ID, err)
-	}
-	inv.Status = confluent.Status(r.Status, inv.ExpiresAt, now) // the RP passes Confluent's values through
-	return inv, nil
+	inv.Status = iam.Status(r.Status, inv.ExpiresAt, now) // the RP passes Confluent's values through
+	return inv
 }
 
-// parseTime reads Azure's plain-string timestamps (RFC 3339 in the examples).
-func parseTime(s string) (time.Time, error) {
-	if s == "" || s == "null" {
-		return time.Time{}, nil
+// warnTime logs a timestamp that could not be read (the record is kept).
+func (c *Client) warnTime(id, field, value string) {
+	if len(value) > 64 {
+		value = value[:64] + "..."
 	}
-	return time.Parse(time.RFC3339Nano, s)
+	c.log.Warn().Str("provider", "azure").Str("id", id).Str("field", field).Str("value", value).
+		Msg("timestamp is not a date in any known form: record kept without it")
+}
+
+// timeLayouts are the forms an Azure timestamp has been seen or may plausibly
+// take: the spec declares them plain strings with no format. RFC 3339 (the
+// examples), .NET's round-trip form without a zone, space-separated forms,
+// and the US short form .NET prints by default. Zone-less forms are UTC.
+var timeLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02T15:04:05.9999999",
+	"2006-01-02 15:04:05.9999999Z07:00",
+	"2006-01-02 15:04:05Z07:00",
+	"2006-01-02 15:04:05.9999999",
+	"1/2/2006 3:04:05 PM",
+	"01/02/2006 15:04:05",
+	"2006-01-02",
+}
+
+// ParseTime reads an Azure timestamp leniently: ok is false (and the time
+// zero) when s is in no known form; "" and "null" are no time, and fine.
+func ParseTime(s string) (time.Time, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "null" {
+		return time.Time{}, true
+	}
+	for _, l := range timeLayouts {
+		if t, err := time.ParseInLocation(l, s, time.UTC); err == nil {
+			return t.UTC(), true
+		}
+	}
+	// Epoch seconds or milliseconds, told apart by magnitude.
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil && n > 0 {
+		if n >= 1e11 {
+			return time.UnixMilli(n).UTC(), true
+		}
+		return time.Unix(n, 0).UTC(), true
+	}
+	return time.Time{}, false
 }
 
 // decodeError reads an ARM error body {"error":{"code","message"}}.

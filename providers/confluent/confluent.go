@@ -1,6 +1,13 @@
-// Package confluent is the Confluent Cloud IAM v2 invitations client
-// (--provider confluent): Basic auth with a Cloud API key, cursor pagination
-// through metadata.next, create/delete, and who-am-I through api-keys.
+// Package confluent is the Confluent Cloud IAM v2 client (--provider
+// confluent): Basic auth with a Cloud API key, cursor pagination through
+// metadata.next, invitations (create/delete), who-am-I through api-keys,
+// role bindings (access.go) and users (members.go).
+//
+// The key must be a Cloud API key owned by a user who holds
+// OrganizationAdmin: invitations, role bindings and user removal need that
+// role, and a key owned by a service account has been seen to fail creates
+// with 400 "Must not use GetUser for service account"
+// (confluentinc/terraform-provider-confluent issue 323).
 package confluent
 
 import (
@@ -12,9 +19,11 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/invitesync/invitesync/providers"
+	"github.com/invitesync/invitesync/providers/confluent/iam"
 )
 
 // Defaults (upstream-apis.md, "Decisions").
@@ -24,6 +33,9 @@ const (
 	// PageSize is the documented maximum page_size; a server with a lower
 	// maximum clamps it and we follow metadata.next all the same.
 	PageSize = 100
+	// maxPages bounds one listing: 10 million items at 100 a page. An
+	// upstream past it hands out fresh tokens forever.
+	maxPages = 100_000
 )
 
 const invitationsPath = "/iam/v2/invitations"
@@ -33,6 +45,9 @@ type Client struct {
 	http *providers.Client
 	key  string
 	now  func() time.Time
+
+	orgMu sync.Mutex
+	org   string // the key's organization id, from WhoAmI (cached)
 }
 
 // New builds a client. key and secret are the Cloud API key and its secret
@@ -68,9 +83,14 @@ func (c *Client) Name() string { return "confluent" }
 // not known without a call, and the key id is better kept out of reports).
 func (c *Client) Organization() string { return c.http.Endpoint().Host }
 
-// Capabilities: IAM v2 invitations carry only an email and an auth type.
+// Capabilities: IAM v2 invitations carry only an email and an auth type;
+// access is role bindings (access.go); members can be listed and removed
+// (members.go).
 func (c *Client) Capabilities() providers.Capabilities {
-	return providers.Capabilities{Revoke: true, MaxBatch: 1, AuthType: true}
+	return providers.Capabilities{
+		Revoke: true, MaxBatch: 1, AuthType: true,
+		Access: true, Members: true, RemoveMembers: true,
+	}
 }
 
 // WhoAmI returns the owner of the API key (the id invitations carry as
@@ -103,26 +123,33 @@ func (c *Client) WhoAmI(ctx context.Context) (providers.Identity, error) {
 	if org == "" {
 		return providers.Identity{}, errors.New("who am I: the API key's metadata.resource_name names no organization")
 	}
+	c.orgMu.Lock()
+	c.org = org
+	c.orgMu.Unlock()
 	return providers.Identity{Principal: k.Spec.Owner.ID, Org: org}, nil
 }
 
-// CRNSegment returns the value of kind=VALUE in a Confluent resource name, or "".
-func CRNSegment(crn, kind string) string {
-	rest, ok := strings.CutPrefix(crn, "crn://")
-	if !ok {
-		return ""
+// orgID is the key's organization id, asking WhoAmI once.
+func (c *Client) orgID(ctx context.Context) (string, error) {
+	c.orgMu.Lock()
+	org := c.org
+	c.orgMu.Unlock()
+	if org != "" {
+		return org, nil
 	}
-	for _, seg := range strings.Split(rest, "/")[1:] {
-		if v, ok := strings.CutPrefix(seg, kind+"="); ok {
-			return v
-		}
+	id, err := c.WhoAmI(ctx)
+	if err != nil {
+		return "", err
 	}
-	return ""
+	return id.Org, nil
 }
+
+// CRNSegment returns the value of kind=VALUE in a Confluent resource name, or "".
+func CRNSegment(crn, kind string) string { return iam.CRNSegment(crn, kind) }
 
 // List returns every invitation, following metadata.next until it is absent.
 func (c *Client) List(ctx context.Context) ([]providers.Invitation, error) {
-	invs, _, err := c.list(ctx, nil)
+	invs, _, err := c.list(ctx, nil, false)
 	if err != nil {
 		return nil, fmt.Errorf("list invitations: %w", err)
 	}
@@ -131,7 +158,7 @@ func (c *Client) List(ctx context.Context) ([]providers.Invitation, error) {
 
 // list pages through /iam/v2/invitations with the given filters. Filters are
 // only an optimisation (older servers ignore them): callers filter again.
-func (c *Client) list(ctx context.Context, filters url.Values) ([]providers.Invitation, int, error) {
+func (c *Client) list(ctx context.Context, filters url.Values, readBack bool) ([]providers.Invitation, int, error) {
 	var out []providers.Invitation
 	n := 0
 	seen := map[string]bool{}
@@ -145,7 +172,10 @@ func (c *Client) list(ctx context.Context, filters url.Values) ([]providers.Invi
 		if token != "" {
 			q.Set("page_token", token)
 		}
-		resp, err := c.http.Do(ctx, providers.Request{Method: http.MethodGet, Path: invitationsPath, Query: q, Idempotent: true})
+		if page > maxPages {
+			return nil, n, fmt.Errorf("still not at the end after %d pages: the listing would never end", maxPages)
+		}
+		resp, err := c.http.Do(ctx, providers.Request{Method: http.MethodGet, Path: invitationsPath, Query: q, Idempotent: true, ReadBack: readBack})
 		n += providers.Attempts(resp, err)
 		if err != nil {
 			return nil, n, fmt.Errorf("page %d: %w", page, err)
@@ -181,30 +211,37 @@ func (c *Client) list(ctx context.Context, filters url.Values) ([]providers.Invi
 	}
 }
 
-// PageToken reads page_token out of a metadata.next link (as Confluent's own
-// Terraform provider does). A next link without one is an error, not the end.
-func PageToken(next string) (string, error) {
-	u, err := url.Parse(next)
-	if err != nil {
-		return "", errors.New("metadata.next is not a URL")
-	}
-	t := u.Query().Get("page_token")
-	if t == "" {
-		return "", errors.New("metadata.next has no page_token")
-	}
-	return t, nil
-}
+// PageToken reads page_token out of a metadata.next link.
+func PageToken(next string) (string, error) { return iam.PageToken(next) }
 
 // findPending returns the pending invitation for email, if any (read-back
-// after a create that may have landed).
+// after a create that may have landed). The email filter is an exact match
+// (openapi.yaml) and the case the upstream stores is not documented, so it
+// asks for the email as sent, then in lower case, and only then lists
+// without the filter; every answer is compared ASCII-case-insensitively.
 func (c *Client) findPending(ctx context.Context, email string) (*providers.Invitation, int, error) {
-	invs, n, err := c.list(ctx, url.Values{"email": {email}})
-	if err != nil {
-		return nil, n, err
+	n := 0
+	pick := func(invs []providers.Invitation) *providers.Invitation {
+		for i := range invs {
+			if sameEmail(invs[i].Email, email) && invs[i].Status == providers.StatusPending {
+				return &invs[i]
+			}
+		}
+		return nil
 	}
-	for i := range invs {
-		if sameEmail(invs[i].Email, email) && invs[i].Status == providers.StatusPending {
-			return &invs[i], n, nil
+	tries := []url.Values{{"email": {email}}}
+	if lower := iam.ASCIILower(email); lower != email {
+		tries = append(tries, url.Values{"email": {lower}})
+	}
+	tries = append(tries, nil) // the whole listing: the filter cannot miss it
+	for _, f := range tries {
+		invs, m, err := c.list(ctx, f, true)
+		n += m
+		if err != nil {
+			return nil, n, err
+		}
+		if inv := pick(invs); inv != nil {
+			return inv, n, nil
 		}
 	}
 	return nil, n, nil
@@ -283,7 +320,7 @@ func (c *Client) createAnswer(ctx context.Context, resp *providers.Response, res
 }
 
 func (c *Client) get(ctx context.Context, id string) (*providers.Invitation, int, error) {
-	resp, err := c.http.Do(ctx, providers.Request{Method: http.MethodGet, Path: invitationsPath + "/" + url.PathEscape(id), Idempotent: true})
+	resp, err := c.http.Do(ctx, providers.Request{Method: http.MethodGet, Path: invitationsPath + "/" + url.PathEscape(id), Idempotent: true, ReadBack: true})
 	n := providers.Attempts(resp, err)
 	if err != nil {
 		return nil, n, err
@@ -334,6 +371,11 @@ type wireInvitation struct {
 	Creator    *struct {
 		ID string `json:"id"`
 	} `json:"creator"`
+	// User is the invitee's user, named from the start: access can be
+	// granted before acceptance.
+	User *struct {
+		ID string `json:"id"`
+	} `json:"user"`
 }
 
 func (w wireInvitation) invitation(now time.Time) (providers.Invitation, error) {
@@ -353,29 +395,16 @@ func (w wireInvitation) invitation(now time.Time) (providers.Invitation, error) 
 	if w.Creator != nil {
 		inv.CreatorID = w.Creator.ID
 	}
+	if w.User != nil {
+		inv.UserID = w.User.ID
+	}
 	inv.Status = Status(w.Status, inv.ExpiresAt, now)
 	return inv, nil
 }
 
-// Status maps an INVITE_STATUS_* value (Confluent, and Azure's pass-through)
-// to the normalised status. The set is an extensible enum: anything else is
-// unknown, never acted on. A SENT invitation past expires_at is expired even
-// if the server has not flipped it yet.
+// Status maps an INVITE_STATUS_* value to the normalised status (iam.Status).
 func Status(raw string, expiresAt, now time.Time) providers.Status {
-	switch raw {
-	case "INVITE_STATUS_SENT", "INVITE_STATUS_STAGED":
-		if !expiresAt.IsZero() && now.After(expiresAt) {
-			return providers.StatusExpired
-		}
-		return providers.StatusPending
-	case "INVITE_STATUS_ACCEPTED":
-		return providers.StatusAccepted
-	case "INVITE_STATUS_EXPIRED":
-		return providers.StatusExpired
-	case "INVITE_STATUS_DEACTIVATED":
-		return providers.StatusRevoked
-	}
-	return providers.StatusUnknown
+	return iam.Status(raw, expiresAt, now)
 }
 
 func parseTime(s string) (time.Time, error) {
@@ -385,9 +414,7 @@ func parseTime(s string) (time.Time, error) {
 	return time.Parse(time.RFC3339Nano, s)
 }
 
-func sameEmail(a, b string) bool {
-	return strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b))
-}
+func sameEmail(a, b string) bool { return iam.SameEmail(a, b) }
 
 // decodeError reads a Confluent Failure body; 401s also explain themselves in
 // WWW-Authenticate; 429 has no body at all.

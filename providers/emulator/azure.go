@@ -32,7 +32,7 @@ var azureAPIVersions = map[string]bool{
 }
 
 func (s *Server) azureRoutes() []*route {
-	return []*route{
+	return append(s.azureAccessRoutes(), []*route{
 		{api: APIAzure, pattern: azureCreate, write: true, h: s.azureCreate, dupes: s.azureDupes},
 		{api: APIAzure, pattern: azureList, h: s.azureList},
 		{api: APIAzure, pattern: azureUsers, h: s.azureUsers},
@@ -40,7 +40,7 @@ func (s *Server) azureRoutes() []*route {
 		// or another method, is a 404.
 		{api: APIAzure, pattern: azureUnknown, h: s.azureNotFound},
 		{api: APIAzure, pattern: "/subscriptions/", h: s.azureNotFound},
-	}
+	}...)
 }
 
 type armError struct {
@@ -89,7 +89,7 @@ func (s *Server) azureAuth(w http.ResponseWriter, r *http.Request) bool {
 			"The api-version '"+v+"' is invalid. The supported versions are '2023-08-22,2024-02-13,2024-07-01,2025-07-17-preview,2025-08-18-preview,2026-05-01-preview,2026-06-02-preview'.")
 		return false
 	}
-	return true
+	return s.azureOrgKnown(w, r)
 }
 
 func azureOrgKey(r *http.Request) string {
@@ -130,22 +130,23 @@ type azureListResponse[T any] struct {
 	Data     []T           `json:"data"`
 }
 
-func renderAzure(inv *cInv, org *cOrg, now time.Time) azureInvitation {
+func (s *Server) renderAzure(inv *cInv, org *cOrg, now time.Time) azureInvitation {
+	ts := func(t time.Time) string { return s.azureTime(t, inv.Seq) }
 	return azureInvitation{
 		Kind: "Invitation",
 		ID:   inv.ID,
 		Metadata: objectMeta{
 			Self:         azureNextBase + "invitations/" + inv.ID,
 			ResourceName: "crn://confluent.cloud/organization=" + org.ID + "/invitation=" + inv.ID,
-			CreatedAt:    rfc3339(inv.CreatedAt),
-			UpdatedAt:    rfc3339(inv.UpdatedAt),
-			DeletedAt:    rfc3339(inv.DeletedAt),
+			CreatedAt:    s.azureCreatedAt(inv.CreatedAt, inv.Seq),
+			UpdatedAt:    ts(inv.UpdatedAt),
+			DeletedAt:    ts(inv.DeletedAt),
 		},
 		Email:      inv.Email,
 		AuthType:   inv.AuthType,
 		Status:     inv.status(now),
-		AcceptedAt: rfc3339(inv.AcceptedAt),
-		ExpiresAt:  rfc3339(inv.ExpiresAt),
+		AcceptedAt: ts(inv.AcceptedAt),
+		ExpiresAt:  ts(inv.ExpiresAt),
 	}
 }
 
@@ -208,18 +209,19 @@ func (s *Server) azureCreate(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	org := s.st.azureOrg(azureOrgKey(r), true)
 	if org.pendingFor(email, now) != nil {
 		s.mu.Unlock()
-		// How the RP relays Confluent's conflict is UNCONFIRMED: emulator guess per contracts.md.
-		writeARMError(w, http.StatusConflict, "InvitationAlreadyExists", "An invitation for "+email+" already exists.")
+		// How the RP relays Confluent's conflict is UNCONFIRMED: the
+		// documented answer is only "the ARM default error" (switch).
+		s.azureDuplicate(w, "InvitationAlreadyExists", "An invitation for "+email+" already exists.")
 		return
 	}
 	if org.isMember(email) {
 		s.mu.Unlock()
-		writeARMError(w, http.StatusConflict, "UserAlreadyExists", email+" is already a member of the organization.")
+		s.azureDuplicate(w, "UserAlreadyExists", email+" is already a member of the organization.")
 		return
 	}
 	// Azure records have no creator; the emulator stores none.
 	inv := org.add(s.st, email, auth, "", now, now.Add(s.cfg.ConfluentInviteTTL))
-	out := renderAzure(inv, org, now)
+	out := s.renderAzure(inv, org, now)
 	gen := s.changedLocked()
 	s.mu.Unlock()
 	if err := s.durable(r.Context(), gen); err != nil {
@@ -254,7 +256,7 @@ func (s *Server) azureListArgs(w http.ResponseWriter, r *http.Request, required 
 		writeARMError(w, http.StatusBadRequest, "InvalidRequestContent", "searchFilters.pageSize: "+err.Error())
 		return 0, 0, nil, false
 	}
-	after, err = decodePageToken(f["pageToken"])
+	after, err = s.azurePageToken(f["pageToken"])
 	if err != nil {
 		writeARMError(w, http.StatusBadRequest, "InvalidRequestContent", "searchFilters.pageToken: "+err.Error())
 		return 0, 0, nil, false
@@ -262,9 +264,13 @@ func (s *Server) azureListArgs(w http.ResponseWriter, r *http.Request, required 
 	return size, after, f, true
 }
 
-// azureNext is metadata.next: Confluent's URL with the page_token a client
-// passes back as searchFilters.pageToken (mapping UNCONFIRMED upstream).
-func azureNext(what string, last int64) string {
+// azureNext is metadata.next: Confluent's URL with a page_token, or with
+// AzureConfig.NextToken "token" the bare token (the mapping to
+// searchFilters.pageToken is UNCONFIRMED upstream: see azurePageToken).
+func (s *Server) azureNext(what string, last int64) string {
+	if s.cfg.Azure.NextToken == AzureNextBareToken {
+		return encodePageToken(last)
+	}
 	return azureNextBase + what + "?page_token=" + url.QueryEscape(encodePageToken(last))
 }
 
@@ -285,11 +291,11 @@ func (s *Server) azureList(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		items, total, more := org.page(after, size, cFilter{email: f["email"], status: f["status"]}, now)
 		out.Data = make([]azureInvitation, len(items))
 		for i, inv := range items {
-			out.Data[i] = renderAzure(inv, org, now)
+			out.Data[i] = s.renderAzure(inv, org, now)
 		}
 		out.Metadata.TotalSize = total
 		if more {
-			out.Metadata.Next = azureNext("invitations", items[len(items)-1].Seq)
+			out.Metadata.Next = s.azureNext("invitations", items[len(items)-1].Seq)
 		}
 	}
 	s.mu.Unlock()
@@ -322,7 +328,7 @@ func (s *Server) azureUsers(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 				continue
 			}
 			if len(out.Data) == size {
-				out.Metadata.Next = azureNext("users", last)
+				out.Metadata.Next = s.azureNext("users", last)
 				continue
 			}
 			last = u.MemberSeq
@@ -331,8 +337,8 @@ func (s *Server) azureUsers(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 				Metadata: objectMeta{
 					Self:         azureNextBase + "users/" + u.ID,
 					ResourceName: crn + "/user=" + u.ID,
-					CreatedAt:    rfc3339(u.CreatedAt),
-					UpdatedAt:    rfc3339(u.AcceptedAt),
+					CreatedAt:    s.azureCreatedAt(u.CreatedAt, u.MemberSeq),
+					UpdatedAt:    s.azureTime(u.AcceptedAt, u.MemberSeq),
 				},
 				Email: u.Email, FullName: fullName(u.Email), AuthType: u.AuthType,
 			})

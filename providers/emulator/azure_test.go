@@ -91,11 +91,12 @@ func TestAzureLifecycle(t *testing.T) {
 		}
 	}
 
+	// Duplicates answer the ARM default error (switch: Config.Azure.Duplicate).
 	r = c.az("createInvitation", invite("ADA@example.com", ""))
 	wantStatus(t, "duplicate", r, 409)
 	var e armErr
 	r.json(t, &e)
-	if e.Error.Code != "InvitationAlreadyExists" {
+	if e.Error.Code != "Conflict" {
 		t.Errorf("duplicate: %s", r.body)
 	}
 
@@ -109,7 +110,7 @@ func TestAzureLifecycle(t *testing.T) {
 	r = c.az("createInvitation", invite("ada@example.com", ""))
 	wantStatus(t, "member", r, 409)
 	r.json(t, &e)
-	if e.Error.Code != "UserAlreadyExists" {
+	if e.Error.Code != "Conflict" {
 		t.Errorf("member: %s", r.body)
 	}
 

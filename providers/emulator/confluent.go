@@ -24,7 +24,7 @@ const (
 )
 
 func (s *Server) confluentRoutes() []*route {
-	return []*route{
+	return append(s.confluentAccessRoutes(), []*route{
 		{api: APIConfluent, pattern: confluentList, h: s.confluentList},
 		{api: APIConfluent, pattern: confluentCreate, write: true, h: s.confluentCreate, dupes: s.confluentDupes},
 		{api: APIConfluent, pattern: confluentGet, h: s.confluentGet},
@@ -35,7 +35,7 @@ func (s *Server) confluentRoutes() []*route {
 				writeConfluentError(w, rc, http.StatusNotFound, "", "Not Found", "", "", "")
 			}
 		}},
-	}
+	}...)
 }
 
 // ---- wire types ----
@@ -118,15 +118,31 @@ func writeConfluentError(w http.ResponseWriter, rc *reqCtx, status int, code, ti
 
 // confluentAuth checks HTTP Basic key:secret; on failure it answers 401.
 func (s *Server) confluentAuth(w http.ResponseWriter, r *http.Request, rc *reqCtx) bool {
+	_, ok := s.confluentAuthAs(w, r, rc)
+	return ok
+}
+
+// confluentAuthAs checks HTTP Basic key:secret against the emulator's key
+// and, when configured, the second key (a second org behind the same host);
+// an unknown key or a wrong secret answers 401, as upstream does.
+func (s *Server) confluentAuthAs(w http.ResponseWriter, r *http.Request, rc *reqCtx) (confluentCaller, bool) {
 	k, sec, ok := r.BasicAuth()
 	if ok && subtle.ConstantTimeCompare([]byte(k), []byte(s.cfg.ConfluentKey)) == 1 &&
 		subtle.ConstantTimeCompare([]byte(sec), []byte(s.cfg.ConfluentSecret)) == 1 {
-		return true
+		return confluentCaller{key: k, principal: s.cfg.ConfluentPrincipal}, true
+	}
+	if c := s.cfg.Confluent; ok && c.SecondKey != "" && subtle.ConstantTimeCompare([]byte(k), []byte(c.SecondKey)) == 1 &&
+		subtle.ConstantTimeCompare([]byte(sec), []byte(c.SecondSecret)) == 1 {
+		p := c.SecondPrincipal
+		if p == "" {
+			p = DefaultConfluentSecondPrincipal
+		}
+		return confluentCaller{second: true, key: k, principal: p}, true
 	}
 	// The header value is the spec's own example.
 	w.Header().Set("WWW-Authenticate", `Basic error="invalid_key", error_description="The API Key is invalid"`)
 	writeConfluentError(w, rc, http.StatusUnauthorized, "user_unauthenticated", "Unauthenticated", "The API Key is invalid", "", "")
-	return false
+	return confluentCaller{}, false
 }
 
 // renderConfluent builds the wire form of inv (store lock held).
@@ -198,13 +214,16 @@ func parsePageSize(s string, maxSize int) (int, error) {
 	return min(n, maxSize), nil
 }
 
-// cFilter is a list's exact-match filters ("" = any).
+// cFilter is a list's exact-match filters ("" = any). exactEmail makes the
+// email filter byte-exact, as upstream documents; otherwise it folds case.
 type cFilter struct {
 	email, status, user, creator string
+	exactEmail                   bool
 }
 
 func (f cFilter) match(inv *cInv, now time.Time) bool {
-	return (f.status == "" || inv.status(now) == f.status) &&
+	return (!f.exactEmail || f.email == "" || inv.Email == f.email) &&
+		(f.status == "" || inv.status(now) == f.status) &&
 		(f.user == "" || inv.UserID == f.user) &&
 		(f.creator == "" || inv.CreatorID == f.creator)
 }
@@ -215,12 +234,11 @@ func (f cFilter) match(inv *cInv, now time.Time) bool {
 func (o *cOrg) page(after int64, size int, f cFilter, now time.Time) (out []*cInv, total int, more bool) {
 	cands := o.Invs
 	if f.email != "" {
-		// Case-insensitive match: emulator guess (upstream says exact match;
-		// clients filter again themselves).
+		// The index folds case; exactEmail narrows it in match.
 		cands = o.byEmail[key(f.email)]
 	}
 	start := sort.Search(len(cands), func(i int) bool { return cands[i].Seq > after })
-	if f.status == "" && f.user == "" && f.creator == "" {
+	if f.status == "" && f.user == "" && f.creator == "" && (!f.exactEmail || f.email == "") {
 		end := min(start+size, len(cands))
 		return cands[start:end:end], len(cands), end < len(cands)
 	}
@@ -244,7 +262,8 @@ func (o *cOrg) page(after int64, size int, f cFilter, now time.Time) (out []*cIn
 // ---- handlers ----
 
 func (s *Server) confluentList(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	if !s.confluentAuth(w, r, rc) {
+	c, ok := s.confluentAuthAs(w, r, rc)
+	if !ok {
 		return
 	}
 	q := r.URL.Query()
@@ -258,11 +277,12 @@ func (s *Server) confluentList(w http.ResponseWriter, r *http.Request, rc *reqCt
 		writeConfluentError(w, rc, http.StatusBadRequest, "invalid_page_token", "Invalid Page Token", err.Error(), "", "page_token")
 		return
 	}
-	f := cFilter{email: q.Get("email"), status: q.Get("status"), user: q.Get("user"), creator: q.Get("creator")}
+	f := cFilter{email: q.Get("email"), status: q.Get("status"), user: q.Get("user"), creator: q.Get("creator"),
+		exactEmail: s.cfg.Confluent.EmailFilter != ConfluentEmailFold}
 
 	s.mu.Lock()
 	now := s.now()
-	org := s.st.Confluent
+	org := s.confluentOrgLocked(c)
 	items, total, more := org.page(after, size, f, now)
 	data := make([]confluentInvitation, len(items))
 	for i, inv := range items {
@@ -300,14 +320,18 @@ type confluentCreateBody struct {
 }
 
 // confluentDupes counts a create for an email with a pending invitation.
-func (s *Server) confluentDupes(_ *http.Request, body []byte) int {
+func (s *Server) confluentDupes(r *http.Request, body []byte) int {
 	var b confluentCreateBody
 	if json.Unmarshal(body, &b) != nil || b.Email == "" {
 		return 0
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.st.Confluent.pendingFor(b.Email, s.now()) != nil {
+	org := s.st.Confluent
+	if k, _, ok := r.BasicAuth(); ok && s.cfg.Confluent.SecondKey != "" && k == s.cfg.Confluent.SecondKey && s.st.ConfluentSecond != nil {
+		org = s.st.ConfluentSecond
+	}
+	if org.pendingFor(b.Email, s.now()) != nil {
 		return 1
 	}
 	return 0
@@ -316,7 +340,8 @@ func (s *Server) confluentDupes(_ *http.Request, body []byte) int {
 func validAuthType(a string) bool { return a == "" || a == authLocal || a == authSSO }
 
 func (s *Server) confluentCreate(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	if !s.confluentAuth(w, r, rc) {
+	c, ok := s.confluentAuthAs(w, r, rc)
+	if !ok {
 		return
 	}
 	var body confluentCreateBody
@@ -348,8 +373,8 @@ func (s *Server) confluentCreate(w http.ResponseWriter, r *http.Request, rc *req
 
 	s.mu.Lock()
 	now := s.now()
-	org := s.st.Confluent
-	if p := org.pendingFor(email, now); p != nil {
+	org := s.confluentOrgLocked(c)
+	if p := org.pendingFor(email, now); p != nil && s.cfg.Confluent.Duplicate != ConfluentDuplicate201 {
 		s.mu.Unlock()
 		// 409 + Location of the existing one: UNCONFIRMED upstream (contracts.md decision).
 		w.Header().Set("Location", rc.base+"/iam/v2/invitations/"+p.ID)
@@ -364,7 +389,7 @@ func (s *Server) confluentCreate(w http.ResponseWriter, r *http.Request, rc *req
 			"User is already a member of the organization", "/email", "")
 		return
 	}
-	inv := org.add(s.st, email, body.AuthType, s.cfg.ConfluentPrincipal, now, now.Add(s.cfg.ConfluentInviteTTL))
+	inv := org.add(s.st, email, body.AuthType, c.principal, now, now.Add(s.cfg.ConfluentInviteTTL))
 	out := renderConfluent(inv, org, rc.base, now)
 	gen := s.changedLocked()
 	s.mu.Unlock()
@@ -378,12 +403,13 @@ func (s *Server) confluentCreate(w http.ResponseWriter, r *http.Request, rc *req
 }
 
 func (s *Server) confluentGet(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	if !s.confluentAuth(w, r, rc) {
+	c, ok := s.confluentAuthAs(w, r, rc)
+	if !ok {
 		return
 	}
 	s.mu.Lock()
 	now := s.now()
-	org := s.st.Confluent
+	org := s.confluentOrgLocked(c)
 	inv := org.byID[r.PathValue("id")]
 	var out confluentInvitation
 	if inv != nil {
@@ -398,12 +424,13 @@ func (s *Server) confluentGet(w http.ResponseWriter, r *http.Request, rc *reqCtx
 }
 
 func (s *Server) confluentDelete(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	if !s.confluentAuth(w, r, rc) {
+	c, ok := s.confluentAuthAs(w, r, rc)
+	if !ok {
 		return
 	}
 	s.mu.Lock()
 	now := s.now()
-	inv := s.st.Confluent.byID[r.PathValue("id")]
+	inv := s.confluentOrgLocked(c).byID[r.PathValue("id")]
 	switch {
 	case inv == nil:
 		s.mu.Unlock()
@@ -453,28 +480,44 @@ type apiKeyObject struct {
 }
 
 func (s *Server) confluentWhoAmI(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	if !s.confluentAuth(w, r, rc) {
-		return
-	}
-	if r.PathValue("key") != s.cfg.ConfluentKey {
-		writeConfluentError(w, rc, http.StatusNotFound, "", "Not Found", "", "", "")
+	c, ok := s.confluentAuthAs(w, r, rc)
+	if !ok {
 		return
 	}
 	s.mu.Lock()
-	orgID := s.st.Confluent.ID
+	org := s.confluentOrgLocked(c)
+	orgID := org.ID
+	var seeded *apiKeyWire
+	if r.PathValue("key") != c.key {
+		for _, k := range org.Keys {
+			if k.ID == r.PathValue("key") {
+				kw := renderKey(k, org, rc.base)
+				seeded = &kw
+			}
+		}
+	}
 	s.mu.Unlock()
+	switch {
+	case seeded != nil:
+		writeJSON(w, http.StatusOK, seeded)
+		return
+	case r.PathValue("key") != c.key:
+		// Another org's key, or none at all: not found from here.
+		writeConfluentError(w, rc, http.StatusNotFound, "", "Not Found", "", "", "")
+		return
+	}
 	crn := "crn://confluent.cloud/organization=" + orgID
 	var k apiKeyObject
-	k.APIVersion, k.Kind, k.ID = "iam/v2", "ApiKey", s.cfg.ConfluentKey
+	k.APIVersion, k.Kind, k.ID = "iam/v2", "ApiKey", c.key
 	k.Metadata = objectMeta{
-		Self:         rc.base + "/iam/v2/api-keys/" + s.cfg.ConfluentKey,
-		ResourceName: crn + "/api-key=" + s.cfg.ConfluentKey,
+		Self:         rc.base + "/iam/v2/api-keys/" + c.key,
+		ResourceName: crn + "/api-key=" + c.key,
 		CreatedAt:    rfc3339(s.started),
 		UpdatedAt:    rfc3339(s.started),
 	}
 	k.Spec.DisplayName = "invitesync emulator key"
 	k.Spec.Description = "the key the emulator accepts"
-	p := s.cfg.ConfluentPrincipal
+	p := c.principal
 	k.Spec.Owner.ID, k.Spec.Owner.Kind = p, "User"
 	k.Spec.Owner.Related = rc.base + "/iam/v2/users/" + p
 	k.Spec.Owner.ResourceName = crn + "/user=" + p

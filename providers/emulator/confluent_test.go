@@ -197,7 +197,7 @@ func TestConfluentErrors(t *testing.T) {
 		{"page size text", "GET", "/iam/v2/invitations?page_size=ten", confluentAuth, nil, 400, "invalid_page_size", "", "page_size"},
 		{"bad page token", "GET", "/iam/v2/invitations?page_token=%21%21", confluentAuth, nil, 400, "invalid_page_token", "", "page_token"},
 		{"other api key", "GET", "/iam/v2/api-keys/OTHER", confluentAuth, nil, 404, "", "", ""},
-		{"unknown path", "GET", "/iam/v2/users", confluentAuth, nil, 404, "", "", ""},
+		{"unknown path", "GET", "/iam/v2/service-accounts", confluentAuth, nil, 404, "", "", ""},
 		{"wrong method", "PUT", "/iam/v2/invitations/i-1", confluentAuth, "{}", 404, "", "", ""},
 	}
 	for _, tt := range tests {
@@ -308,7 +308,9 @@ func TestConfluentPagination(t *testing.T) {
 		{"empty", Config{}, 0, "?page_size=100", 1, 0, 0},
 		{"status filter", Config{}, 50, "?page_size=4&status=INVITE_STATUS_ACCEPTED", 3, 10, 4},
 		{"creator filter", Config{}, 50, "?page_size=100&creator=u-other", 1, 25, 25},
-		{"email filter", Config{}, 50, "?email=P007@example.com", 1, 1, 1},
+		{"email filter is exact", Config{}, 50, "?email=P007@example.com", 1, 0, 0},
+		{"email filter, exact case", Config{}, 50, "?email=p007@example.com", 1, 1, 1},
+		{"email filter folds case (switch)", Config{Confluent: ConfluentConfig{EmailFilter: ConfluentEmailFold}}, 50, "?email=P007@example.com", 1, 1, 1},
 		{"status and creator", Config{}, 50, "?page_size=3&status=INVITE_STATUS_SENT&creator=u-invitesync", 7, 20, 3},
 	}
 	for _, tt := range tests {

@@ -17,7 +17,7 @@ import (
 //	POST /_emulator/reset    empty the store and the counters
 //	POST /_emulator/accept   {"api":"confluent"|"csp"|"azure","email":"...","org":"..."}: the
 //	                         newest pending invitation of email is accepted (REDEEMED on CSP);
-//	                         org is the CSP orgId or Azure "sub/rg/org", ignored for confluent
+//	                         org is the CSP orgId, Azure "sub/rg/org", or for confluent "" or the second org's id
 //	POST /_emulator/expire   same body: the newest pending invitation's expiry moves into the past
 //	POST /_emulator/faults   {"rate":0.2,"kinds":["reset"]}: change fault injection at run time
 //	GET  /_emulator/faults   the current fault rate and kinds
@@ -152,7 +152,8 @@ func controlError(w http.ResponseWriter, status int, err error) {
 // Accept accepts email's newest pending invitation, as the invitee would:
 // INVITE_STATUS_ACCEPTED with accepted_at (Confluent, Azure) or REDEEMED
 // with redeemedAt/redeemedBy (CSP). org is the CSP orgId or the Azure
-// "subscriptionId/resourceGroup/organizationName"; ignored for Confluent.
+// "subscriptionId/resourceGroup/organizationName"; for Confluent "" (the
+// first org) or the second org's id.
 func (s *Server) Accept(api, org, email string) error {
 	return s.changeInvitation(api, org, email, "accept", func(ci *cOrg, inv *cInv, csp *cspInv, now time.Time) {
 		switch {
@@ -197,7 +198,7 @@ func (s *Server) changeInvitation(api, org, email, what string, fn func(*cOrg, *
 	)
 	switch api {
 	case APIConfluent:
-		co = s.st.Confluent
+		co = s.confluentOrgFor(org)
 		inv = co.pendingFor(email, now)
 	case APIAzure:
 		if org == "" {

@@ -90,6 +90,9 @@ type Config struct {
 
 	ConfluentKey, ConfluentSecret, ConfluentPrincipal string
 	ConfluentInviteTTL                                time.Duration // also Azure's (Confluent underneath)
+	// Confluent switches for what the vendor does not document, and a second
+	// org behind the same host (confluent_access.go; doc.go lists them).
+	Confluent ConfluentConfig
 
 	CSPRefreshToken, CSPPrincipal string
 	CSPTokenTTL                   time.Duration
@@ -98,6 +101,8 @@ type Config struct {
 	CSP CSPConfig
 
 	AzureToken string
+	// Azure switches (azure_access.go; doc.go lists them).
+	Azure AzureConfig
 
 	// PageSizeMax lowers the paged lists' maximum page size (default MaxPageSize).
 	PageSizeMax int
@@ -208,6 +213,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.MisbehaveDelay < 0 || cfg.HugeBodyBytes < 0 {
 		return nil, fmt.Errorf("emulator: misbehave delay %v, huge body %d bytes: want >= 0", cfg.MisbehaveDelay, cfg.HugeBodyBytes)
+	}
+	if err := cfg.Confluent.check(); err != nil {
+		return nil, fmt.Errorf("emulator: %w", err)
+	}
+	if err := cfg.Azure.check(); err != nil {
+		return nil, fmt.Errorf("emulator: %w", err)
 	}
 	if cfg.ConfluentKey == "" {
 		cfg.ConfluentKey = DefaultConfluentKey

@@ -18,6 +18,10 @@ func appendStore(b []byte, st *store) []byte {
 	b = strconv.AppendInt(b, st.Seq, 10)
 	b = append(b, `,"confluent":`...)
 	b = appendCOrg(b, st.Confluent)
+	if st.ConfluentSecond != nil {
+		b = append(b, `,"confluent_second":`...)
+		b = appendCOrg(b, st.ConfluentSecond)
+	}
 	b = append(b, `,"csp":{`...)
 	first := true
 	for id, o := range st.CSP {
@@ -74,7 +78,9 @@ func appendCOrg(b []byte, o *cOrg) []byte {
 		b = append(b, ':')
 		b = appendCUser(b, u)
 	}
-	return append(b, "}}"...)
+	b = append(b, '}')
+	b = appendCOrgAccess(b, o)
+	return append(b, '}')
 }
 
 func appendCInv(b []byte, inv *cInv) []byte {

@@ -44,6 +44,12 @@ type SeedConfluent struct {
 	// Expired (an extension) puts the expiry an hour in the past, keeping the
 	// stored status, which then reads INVITE_STATUS_EXPIRED.
 	Expired bool `json:"expired,omitempty" yaml:"expired,omitempty"`
+	// Roles (an extension) are role bindings of the invitee's user, in the
+	// roster's syntax: NAME, NAME@env-x or NAME@env-x/lkc-y (seed_access.go).
+	Roles []string `json:"roles,omitempty" yaml:"roles,omitempty"`
+	// APIKeys (an extension) are ids of API keys the user owns; only for
+	// INVITE_STATUS_ACCEPTED (a member).
+	APIKeys []string `json:"api_keys,omitempty" yaml:"api_keys,omitempty"`
 }
 
 // SeedAzure is one Azure (Confluent underneath) invitation; Azure records
@@ -54,6 +60,8 @@ type SeedAzure struct {
 	Status    string    `json:"status,omitempty" yaml:"status,omitempty"`
 	ExpiresAt time.Time `json:"expires_at,omitzero" yaml:"expires_at,omitempty"`
 	Expired   bool      `json:"expired,omitempty" yaml:"expired,omitempty"`
+	// Roles (an extension): as SeedConfluent.Roles.
+	Roles []string `json:"roles,omitempty" yaml:"roles,omitempty"`
 }
 
 // SeedCSP is one CSP invitation.
@@ -224,6 +232,7 @@ func (s *Server) checkSeedLocked(sd Seed, now time.Time) error {
 		}
 	}
 	errs = append(errs, s.checkSeedCSPMembers(sd.CSPMembers)...)
+	errs = append(errs, checkSeedAccess(sd)...)
 	return errors.Join(errs...)
 }
 
@@ -304,6 +313,7 @@ func (s *Server) applySeedLocked(sd Seed, now time.Time) {
 		}
 	}
 	s.applySeedCSPMembers(sd.CSPMembers, now)
+	s.applySeedAccess(sd, now)
 	if len(sd.CSP) > 0 || len(sd.CSPMembers) > 0 {
 		// Orgs are declared: from now on unknown orgIds answer 404.
 		s.st.CSPDeclared = true

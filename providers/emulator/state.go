@@ -46,6 +46,9 @@ func loadState(path string) (*store, error) {
 		st.Azure = map[string]*cOrg{}
 	}
 	st.Confluent.index()
+	if st.ConfluentSecond != nil {
+		st.ConfluentSecond.index()
+	}
 	for _, o := range st.Azure {
 		o.index()
 	}

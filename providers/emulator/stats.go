@@ -22,9 +22,22 @@ type Stats struct {
 	// an email that already had a pending invitation in that org (CSP: per
 	// username of a bulk invite).
 	DuplicateCreates int64 `json:"duplicate_creates"`
+	// DuplicateGrants counts role-binding creates (Confluent, Azure) that
+	// arrived for a binding that already existed.
+	DuplicateGrants int64 `json:"duplicate_grants"`
 	// Misbehaviours counts, per misbehaviour mode (misbehave.go), the
 	// answers it changed (late-land: the creates it held).
 	Misbehaviours map[string]int64 `json:"misbehaviours"`
+	// Access counts users, role bindings and API keys per API (Confluent
+	// and Azure; all orgs of that API together).
+	Access map[string]AccessCounts `json:"access"`
+}
+
+// AccessCounts is one API's members, role bindings and API keys.
+type AccessCounts struct {
+	Users    int `json:"users"`
+	Bindings int `json:"role_bindings"`
+	APIKeys  int `json:"api_keys"`
 }
 
 // StatusCounts is one API's invitations by normalised status.
@@ -45,12 +58,13 @@ type counters struct {
 	faults   int64
 	byFault  map[string]int64
 	dupes    int64
+	grants   int64 // duplicate role-binding creates
 	misbeh   map[string]int64
 }
 
 func (c *counters) reset() {
 	c.mu.Lock()
-	c.requests, c.limited, c.faults, c.dupes = 0, 0, 0, 0
+	c.requests, c.limited, c.faults, c.dupes, c.grants = 0, 0, 0, 0, 0
 	c.byStatus, c.byRoute, c.byFault = map[string]int64{}, map[string]int64{}, map[string]int64{}
 	c.misbeh = map[string]int64{}
 	c.mu.Unlock()
@@ -92,6 +106,12 @@ func (c *counters) rateLimited() {
 	c.mu.Unlock()
 }
 
+func (c *counters) addDuplicateGrants(n int) {
+	c.mu.Lock()
+	c.grants += int64(n)
+	c.mu.Unlock()
+}
+
 func (c *counters) addDuplicates(n int) {
 	c.mu.Lock()
 	c.dupes += int64(n)
@@ -109,6 +129,7 @@ func (s *Server) Stats() Stats {
 		FaultsInjected:   s.stats.faults,
 		FaultsByKind:     maps.Clone(s.stats.byFault),
 		DuplicateCreates: s.stats.dupes,
+		DuplicateGrants:  s.stats.grants,
 		Misbehaviours:    maps.Clone(s.stats.misbeh),
 	}
 	s.stats.mu.Unlock()
@@ -117,6 +138,7 @@ func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	now := s.now()
 	s.st.Confluent.counts(&cf, now)
+	st.Access = s.accessCountsLocked()
 	for _, o := range s.st.CSP {
 		o.counts(&cs, now)
 	}

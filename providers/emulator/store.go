@@ -42,6 +42,9 @@ type store struct {
 	Confluent *cOrg              `json:"confluent"`
 	CSP       map[string]*cspOrg `json:"csp"`
 	Azure     map[string]*cOrg   `json:"azure"` // key: subscription/resourceGroup/organization
+	// ConfluentSecond is the org behind Config.Confluent.SecondKey: a second
+	// organization behind the same host (nil until that key is used).
+	ConfluentSecond *cOrg `json:"confluent_second,omitempty"`
 	// CSPDeclared: a seed named CSP orgs, so unknown orgIds answer 404 (csp_config.go).
 	CSPDeclared bool `json:"csp_declared,omitempty"`
 }
@@ -54,6 +57,7 @@ func newStore() *store {
 // would confuse a client's ledger across a reset.
 func (st *store) clear() {
 	st.Confluent = newCOrg("confluent")
+	st.ConfluentSecond = nil
 	st.CSP = map[string]*cspOrg{}
 	st.Azure = map[string]*cOrg{}
 	st.CSPDeclared = false
@@ -138,10 +142,14 @@ type cOrg struct {
 	ID    string            `json:"id"` // Confluent org id (a UUID), for resource names
 	Invs  []*cInv           `json:"invitations"`
 	Users map[string]*cUser `json:"users"` // by key(email)
+	// Role bindings and API keys (confluent_access.go).
+	Bindings []*cBinding `json:"role_bindings,omitempty"`
+	Keys     []*cKey     `json:"api_keys,omitempty"`
 
 	byID    map[string]*cInv
 	byEmail map[string][]*cInv // creation order
 	members []*cUser           // acceptance order
+	byUser  map[string]*cUser  // by user id
 }
 
 func newCOrg(name string) *cOrg {
@@ -170,6 +178,7 @@ func (o *cOrg) index() {
 		}
 	}
 	sort.Slice(o.members, func(i, j int) bool { return o.members[i].MemberSeq < o.members[j].MemberSeq })
+	o.indexAccess()
 }
 
 // pendingFor returns the newest pending invitation of email, or nil.
@@ -199,6 +208,7 @@ func (o *cOrg) add(st *store, email, authType, creator string, created, expires 
 	if u == nil {
 		u = &cUser{ID: "u-" + base36(st.next()), Email: strings.TrimSpace(email), AuthType: authType, CreatedAt: created}
 		o.Users[k] = u
+		o.byUser[u.ID] = u
 	}
 	inv := &cInv{
 		Seq: seq, ID: "i-" + base36(seq), Email: strings.TrimSpace(email), AuthType: authType,
