@@ -54,8 +54,8 @@ func TestCSV(t *testing.T) {
 			members: []Member{ada},
 		},
 		{
-			name:    "quoted field with a line break: row is its first line",
-			data:    "email,groups\n\"ada@example.com\",\"g-eng;\ng-ops\"\nbad,\n",
+			name: "quoted field with a line break: row is its first line",
+			data: "email,groups\n\"ada@example.com\",\"g-eng;\ng-ops\"\nbad,\n",
 			want: []string{
 				"2:groups: holds a line break (U+000A) at byte 7: a roster cell is one line (separate list items with ';')",
 				`4:email: email "bad" is not a valid address`,
