@@ -109,7 +109,7 @@ func yamlGrid(g grid) string {
 			b.Write(kb)
 			b.WriteString(": ")
 			switch c := columnIndex(key); {
-			case c == colOrgRoles || c == colServiceRoles || c == colGroups:
+			case c == colOrgRoles || c == colServiceRoles || c == colGroups || c == colRoles:
 				vb, _ := json.Marshal(strings.Split(s, ";"))
 				b.Write(vb)
 			case c == colExpires && isInt(s):

@@ -21,7 +21,7 @@ type store struct {
 	extras  [][]rowLists
 	n       int // rows kept
 	nExtras int
-	seed    maphash.Seed
+	hash    func(string) uint64 // maphash with a per-roster seed; tests force collisions
 	seen    map[uint64]int32 // hash of Key(email) -> index of the row
 	collide map[string]int32 // keys whose hash another key holds (rare)
 }
@@ -43,7 +43,8 @@ type rowLists struct {
 }
 
 func newStore() *store {
-	return &store{seed: maphash.MakeSeed(), seen: make(map[uint64]int32)}
+	seed := maphash.MakeSeed()
+	return &store{hash: func(k string) uint64 { return maphash.String(seed, k) }, seen: make(map[uint64]int32)}
 }
 
 func (s *store) at(i int32) *compactRow {
@@ -55,7 +56,7 @@ func (s *store) at(i int32) *compactRow {
 // kept) when it is new.
 func (s *store) firstRow(email string) int {
 	k := Key(email)
-	h := maphash.String(s.seed, k)
+	h := s.hash(k)
 	idx, ok := s.seen[h]
 	if !ok {
 		s.seen[h] = int32(s.n)
