@@ -22,8 +22,8 @@ type store struct {
 	n       int // rows kept
 	nExtras int
 	hash    func(string) uint64 // maphash with a per-roster seed; tests force collisions
-	seen    map[uint64]int32 // hash of Key(email) -> index of the row
-	collide map[string]int32 // keys whose hash another key holds (rare)
+	seen    map[uint64]int32    // hash of Key(email) -> index of the row
+	collide map[string]int32    // keys whose hash another key holds (rare)
 }
 
 const storeChunk = 1 << 15
