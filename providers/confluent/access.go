@@ -82,8 +82,11 @@ func (c *Client) pages(ctx context.Context, path string, q url.Values, readBack 
 		if body.Metadata.Next == nil || *body.Metadata.Next == "" {
 			return n, nil
 		}
-		if page == 1 && stop != nil && stop(body.Metadata, len(body.Data)) {
-			return n, errStopped
+		if page == 1 && stop != nil {
+			var items []json.RawMessage
+			if json.Unmarshal(body.Data, &items) == nil && stop(body.Metadata, len(items)) {
+				return n, errStopped
+			}
 		}
 		if token, err = PageToken(*body.Metadata.Next); err != nil {
 			return n, fmt.Errorf("%s page %d: %w", path, page, err)

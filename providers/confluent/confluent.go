@@ -217,8 +217,9 @@ func PageToken(next string) (string, error) { return iam.PageToken(next) }
 // findPending returns the pending invitation for email, if any (read-back
 // after a create that may have landed). The email filter is an exact match
 // (openapi.yaml) and the case the upstream stores is not documented, so it
-// asks for the email as sent, then in lower case, and only then lists
-// without the filter; every answer is compared ASCII-case-insensitively.
+// asks for the email as sent, then in lower case, and only then lists the
+// pending invitations without it; every answer is compared
+// ASCII-case-insensitively.
 func (c *Client) findPending(ctx context.Context, email string) (*providers.Invitation, int, error) {
 	n := 0
 	pick := func(invs []providers.Invitation) *providers.Invitation {
@@ -233,7 +234,9 @@ func (c *Client) findPending(ctx context.Context, email string) (*providers.Invi
 	if lower := iam.ASCIILower(email); lower != email {
 		tries = append(tries, url.Values{"email": {lower}})
 	}
-	tries = append(tries, nil) // the whole listing: the filter cannot miss it
+	// Last, every pending invitation (status is a documented exact filter;
+	// the answer is filtered here again): the email filter cannot miss it.
+	tries = append(tries, url.Values{"status": {"INVITE_STATUS_SENT"}})
 	for _, f := range tries {
 		invs, m, err := c.list(ctx, f, true)
 		n += m
