@@ -409,19 +409,47 @@ func (wb *workbook) readSheet(sh *sheetEntry, v *validator) error {
 		problemf = func(row int, format string, args ...any) {
 			v.add(row, -1, "", "", format, args...)
 		}
+		// RawToken (much faster than Token) does not check that elements
+		// nest; this stack does, so a cut or garbled sheet is an error, not
+		// a last row quietly dropped.
+		open []xml.Name
+		done int // the last row read whole
+		// stuck is the row a broken sheet stops at.
+		stuck = func() int {
+			if inRow {
+				return rowNum
+			}
+			return rowNum + 1
+		}
 	)
 	for {
 		tok, err := dec.RawToken()
 		if errors.Is(err, io.EOF) {
+			if len(open) > 0 {
+				problemf(stuck(), "cannot read sheet %q past row %d: it ends inside <%s> (a cut or damaged file); save the workbook again from the spreadsheet program", sh.name, done, open[len(open)-1].Local)
+			}
 			break
+		}
+		switch tk := tok.(type) {
+		case xml.StartElement:
+			open = append(open, tk.Name)
+		case xml.EndElement:
+			if len(open) == 0 || open[len(open)-1] != tk.Name {
+				err = fmt.Errorf("element </%s> closes nothing open", tk.Name.Local)
+				if len(open) > 0 {
+					err = fmt.Errorf("element <%s> closed by </%s>", open[len(open)-1].Local, tk.Name.Local)
+				}
+			} else {
+				open = open[:len(open)-1]
+			}
 		}
 		if err != nil {
 			var tg *textTooLong
 			if errors.As(err, &tg) {
-				problemf(rowNum+1, "sheet %q holds a cell or tag longer than %s past row %d: a roster cell is a few hundred bytes; is this the right file?", sh.name, humanBytes(maxXMLText), rowNum)
+				problemf(stuck(), "sheet %q holds a cell or tag longer than %s past row %d: a roster cell is a few hundred bytes; is this the right file?", sh.name, humanBytes(maxXMLText), done)
 				return nil
 			}
-			problemf(rowNum+1, "cannot read sheet %q past row %d: it is not well-formed XML (%v); save the workbook again from the spreadsheet program", sh.name, rowNum, err)
+			problemf(stuck(), "cannot read sheet %q past row %d: it is not well-formed XML (%v); save the workbook again from the spreadsheet program", sh.name, done, err)
 			return nil
 		}
 		switch tk := tok.(type) {
@@ -522,6 +550,7 @@ func (wb *workbook) readSheet(sh *sheetEntry, v *validator) error {
 			case "row":
 				if inRow {
 					t.add(rowNum, cols, bad)
+					done = rowNum
 				}
 				inRow = false
 			case "sheetData":
