@@ -86,4 +86,13 @@
 //     counting so a ledger never sees one reused.
 //   - With a state file, every change is on disk (temp file, fsync, rename)
 //     before it is acknowledged; concurrent changes share one write.
+//   - Misbehaviour modes (misbehave.go), off by default, for tests of a
+//     hostile upstream: overlap-pages, endless-pages, cycle-pages,
+//     huge-lists, late-answer, late-land, cut-create, garbage-create,
+//     echo-auth, escape-errors, escape-fields, clock-skew. Config.Misbehave,
+//     MisbehaveDelay and HugeBodyBytes; --misbehave, --misbehave-delay and
+//     --huge-body-mib; POST and GET /_emulator/misbehave; Stats.misbehaviours
+//     counts the answers each changed. They rewrite requests and answers
+//     around the vendor handlers, so the store stays truthful (clock-skew
+//     changes what is listed, not what is held).
 package emulator
