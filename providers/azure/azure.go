@@ -318,12 +318,12 @@ func (c *Client) pages(ctx context.Context, action string, filters map[string]st
 				return n, fmt.Errorf("%s page %d: the same page came back for the token taken as %s, and %s gives no other: the paging rule is not known, listing stopped", action, page, rule, other)
 			}
 			c.log.Warn().Str("action", action).Str("rule", other).Msg("azure: the page token did not advance the listing; taking it by the other rule")
-			rule = other
 			body, m, err = c.page(ctx, action, filters, alt, readBack)
 			n += m
 			if err != nil {
-				return n, fmt.Errorf("%s page %d (token taken as %s): %w", action, page, rule, err)
+				return n, fmt.Errorf("%s page %d: the same page came back for the token taken as %s, and the token taken as %s failed (the paging rule is not known): %w", action, page, rule, other, err)
 			}
+			rule = other
 			if ids = idsOf(body.Data); len(ids) > 0 && slices.Equal(ids, prevIDs) {
 				return n, fmt.Errorf("%s page %d: the same page came back for the token taken as %s and as %s: the paging rule is not known, listing stopped", action, page, ruleQuery, ruleWhole)
 			}

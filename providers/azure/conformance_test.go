@@ -34,3 +34,66 @@ func TestConformance(t *testing.T) {
 		},
 	})
 }
+
+// switchCombos are the emulator switches for what the vendor leaves open;
+// each combination is an Azure that could plausibly be real.
+var switchCombos = []struct {
+	name string
+	cfg  emulator.AzureConfig
+	page int // PageSizeMax, 0 = default
+}{
+	{"examples: page_token, 409 default error, RFC 3339", emulator.AzureConfig{}, 0},
+	{"whole next link, 400 duplicates", emulator.AzureConfig{NextToken: emulator.AzureNextLink, Duplicate: emulator.AzureDupBadRequest}, 0},
+	{"bare token, legacy codes, mixed timestamps", emulator.AzureConfig{NextToken: emulator.AzureNextBareToken, Duplicate: emulator.AzureDupLegacy, Timestamps: emulator.AzureTimesMixed}, 0},
+	{"declared orgs, mixed timestamps", emulator.AzureConfig{Orgs: []string{sub + "/" + rg + "/" + org}, Timestamps: emulator.AzureTimesMixed}, 0},
+	{"small pages, whole next link", emulator.AzureConfig{NextToken: emulator.AzureNextLink}, 7},
+}
+
+// TestSwitchCombos runs what depends on the open behaviours under each
+// combination: paging to the end, a create whose answer is lost after it
+// landed (read back, never re-sent), duplicates told by read-back, members
+// and access.
+func TestSwitchCombos(t *testing.T) {
+	for _, sc := range switchCombos {
+		t.Run(sc.name, func(t *testing.T) {
+			seed := people(45, "")
+			seed = append(seed, emulator.SeedAzure{Email: "member@example.com", Status: "INVITE_STATUS_ACCEPTED"})
+			e := newEnv(t, emulator.Config{Azure: sc.cfg, PageSizeMax: sc.page}, seed)
+			cx := ctx(t)
+			if _, err := e.c.WhoAmI(cx); err != nil {
+				t.Fatal(err)
+			}
+			invs, err := e.c.List(cx)
+			if err != nil || len(invs) != len(seed) {
+				t.Fatalf("List: %d %v, want %d", len(invs), err, len(seed))
+			}
+			if err := e.emu.SetMisbehave([]string{emulator.MisbehaveCutCreate}, 0, 0); err != nil {
+				t.Fatal(err)
+			}
+			res, err := e.c.Create(cx, []providers.InviteRequest{{Email: "Ada.Lovelace@Example.com"}})
+			_ = e.emu.SetMisbehave(nil, 0, 0)
+			if err != nil || res[0].Err != nil || res[0].Unknown || res[0].Invitation == nil {
+				t.Fatalf("create with a lost answer: %+v %v", res, err)
+			}
+			res, err = e.c.Create(cx, []providers.InviteRequest{{Email: "p001@example.com"}, {Email: "member@example.com"}})
+			if err != nil || res[0].Err != nil || !res[0].AlreadyInvited || res[1].Err != nil || !res[1].AlreadyInvited {
+				t.Fatalf("duplicates: %+v %v", res, err)
+			}
+			if d := e.emu.Stats().DuplicateCreates; d != 1 {
+				t.Fatalf("duplicate_creates %d, want the one for a pending person, sent on purpose", d)
+			}
+			members, err := e.c.ListMembers(cx)
+			if err != nil || len(members) != 1 {
+				t.Fatalf("members %v %v", members, err)
+			}
+			g := providers.Grant{Email: members[0].Email, UserID: members[0].ID, Role: "OrganizationAdmin"}
+			if r, err := e.c.GrantRole(cx, g); err != nil || r.NotFound {
+				t.Fatalf("grant %+v %v", r, err)
+			}
+			grants, err := e.c.ListAccess(cx, []providers.Person{{Email: g.Email, UserID: g.UserID}})
+			if err != nil || len(grants) != 1 || grants[0].Role != g.Role {
+				t.Fatalf("access %+v %v", grants, err)
+			}
+		})
+	}
+}
