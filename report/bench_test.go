@@ -1,13 +1,20 @@
 package report
 
 import (
+	"archive/zip"
+	"bytes"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/invitesync/invitesync/providers"
 	"github.com/invitesync/invitesync/reconcile"
 )
 
@@ -27,6 +34,41 @@ func bigResult(n int) *reconcile.Result {
 			a.Status, a.Error = reconcile.StatusFailed, "create: 503 Service Unavailable after 6 attempts"
 		case i%13 == 0 && a.Op == reconcile.OpLeave:
 			a.Unmanaged, a.Status = true, reconcile.StatusPlanned
+		}
+		res.Actions[i] = a
+	}
+	res.Plan.Actions = res.Actions
+	return res
+}
+
+// planShaped is a plan shaped like a big org's: sorted by email, one person
+// in ten changed (creates, reinvites, revokes, access changes, a removal now
+// and then), one in fifty someone else's pending invitation, the rest left.
+func planShaped(n int) *reconcile.Result {
+	res := sampleResult()
+	res.Mode = "plan"
+	res.Actions = make([]reconcile.Action, n)
+	for i := range res.Actions {
+		a := reconcile.Action{Email: fmt.Sprintf("person%07d@example.com", i), Status: reconcile.StatusPlanned,
+			InvitationID: fmt.Sprintf("i-%08x", i)}
+		switch {
+		case i%50 == 7:
+			a.Op, a.Unmanaged, a.Reason = reconcile.OpLeave, true, "not in roster; not created by this tool (unmanaged)"
+		case i%10 != 0:
+			a.Op, a.Reason = reconcile.OpLeave, "pending invitation matches the roster"
+		case i%40 == 0:
+			a.Op, a.Reason = reconcile.OpReinvite, "auth type differs: AUTH_TYPE_LOCAL -> AUTH_TYPE_SSO"
+		case i%40 == 10:
+			a.Op, a.Reason = reconcile.OpRevoke, "not in roster; created by this tool"
+		case i%40 == 20 && i%400 != 20:
+			a.Op, a.Reason = reconcile.OpGrant, "adds EnvironmentAdmin on env-abc123"
+			a.Grant = &providers.Grant{Email: a.Email, UserID: fmt.Sprintf("u-%07d", i), Role: "EnvironmentAdmin@env-abc123"}
+		case i%40 == 20:
+			a.Op, a.Reason = reconcile.OpRemoveMember, "not in roster; joined through this tool's invitation"
+			a.User = &providers.User{ID: fmt.Sprintf("u-%07d", i), Email: a.Email}
+			a.Radius = &providers.Radius{APIKeys: []string{fmt.Sprintf("AK%07d", i)}, Bindings: []string{"rb-1", "rb-2"}}
+		default:
+			a.Op, a.Reason, a.InvitationID = reconcile.OpCreate, "in roster; not invited yet", ""
 		}
 		res.Actions[i] = a
 	}
@@ -79,4 +121,140 @@ func BenchmarkWrite10kActions(b *testing.B) {
 		}
 		b.ReportMetric(time.Since(t0).Seconds()*1000, f+"-ms")
 	}
+}
+
+// BenchmarkWrite1MActions writes every format for plans of 100k and 1M
+// actions shaped like a big org's (planShaped) and reports each format's
+// time and size, the peak Go heap of the whole report set, and, where
+// Chromium is installed, how long report.html takes to become interactive
+// (headless Chromium loading it and running its script; goal: under 3 s).
+// It also writes an XLSX with 1.1M actions of one kind: past Excel's row
+// limit it must split the kind across sheets, not fail.
+func BenchmarkWrite1MActions(b *testing.B) {
+	b.Setenv("GITHUB_STEP_SUMMARY", "")
+	for _, n := range []int{100_000, 1_000_000} {
+		b.Run(fmt.Sprintf("%dk", n/1000), func(b *testing.B) {
+			res := planShaped(n)
+			dir := b.TempDir()
+			for b.Loop() {
+				doc := NewDocument(res)
+				runtime.GC()
+				stop := sampleHeap()
+				start := time.Now()
+				for _, f := range Formats {
+					t0 := time.Now()
+					path := filepath.Join(dir, fileNames[f])
+					if err := writeAtomic(path, func(w io.Writer) error { return render(f, w, doc) }); err != nil {
+						b.Fatal(err)
+					}
+					st, err := os.Stat(path)
+					if err != nil {
+						b.Fatal(err)
+					}
+					b.ReportMetric(time.Since(t0).Seconds()*1000, f+"-ms")
+					b.ReportMetric(float64(st.Size())/(1<<20), f+"-MiB")
+				}
+				b.ReportMetric(time.Since(start).Seconds(), "all-s")
+				b.ReportMetric(float64(stop())/(1<<20), "peak-heap-MiB")
+			}
+			if bin := findChromium(); bin != "" {
+				fileURL := (&url.URL{Scheme: "file", Path: filepath.Join(dir, "report.html")}).String()
+				blank := filepath.Join(dir, "blank.html")
+				if err := os.WriteFile(blank, []byte(`<!DOCTYPE html><body><script>document.body.setAttribute("data-ready","1")</script>`), 0o644); err != nil {
+					b.Fatal(err)
+				}
+				base := chromiumLoad(b, bin, (&url.URL{Scheme: "file", Path: blank}).String())
+				took := chromiumLoad(b, bin, fileURL+"#kind=create&q=person00")
+				b.ReportMetric(took.Seconds(), "html-interactive-s")
+				b.ReportMetric((took - base).Seconds(), "html-interactive-minus-browser-start-s")
+			}
+		})
+	}
+	b.Run("xlsx-1.1M-one-kind", func(b *testing.B) {
+		res := sampleResult()
+		res.Actions = make([]reconcile.Action, 1_100_000)
+		for i := range res.Actions {
+			res.Actions[i] = reconcile.Action{Op: reconcile.OpLeave, Email: fmt.Sprintf("p%07d@example.com", i),
+				Reason: "pending invitation matches the roster", Status: reconcile.StatusPlanned}
+		}
+		dir := b.TempDir()
+		for b.Loop() {
+			t0 := time.Now()
+			if _, err := Write(dir, []string{"xlsx"}, res); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(time.Since(t0).Seconds(), "xlsx-s")
+		}
+		zr, err := zip.OpenReader(filepath.Join(dir, "report.xlsx"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer zr.Close()
+		for _, f := range zr.File {
+			if f.Name != "xl/workbook.xml" {
+				continue
+			}
+			rc, _ := f.Open()
+			wb, _ := io.ReadAll(rc)
+			rc.Close()
+			if !bytes.Contains(wb, []byte(`name="leave"`)) || !bytes.Contains(wb, []byte(`name="leave (2)"`)) {
+				b.Fatalf("workbook lacks the leave and leave (2) sheets: %.600s", wb)
+			}
+		}
+	})
+}
+
+// sampleHeap samples the Go heap in use until the returned func is called,
+// which returns the peak.
+func sampleHeap() func() uint64 {
+	var peak atomic.Uint64
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		var ms runtime.MemStats
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > peak.Load() {
+				peak.Store(ms.HeapInuse)
+			}
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() uint64 { close(done); <-stopped; return peak.Load() }
+}
+
+func findChromium() string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// chromiumLoad is the wall time headless Chromium takes to load url, run
+// its script and dump the DOM (which must show the script ran).
+func chromiumLoad(b *testing.B, bin, url string) time.Duration {
+	b.Helper()
+	t0 := time.Now()
+	cmd := exec.Command(bin, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+		"--user-data-dir="+b.TempDir(), "--dump-dom", url)
+	cmd.Env = append(os.Environ(), "HOME="+b.TempDir())
+	out, err := cmd.Output()
+	took := time.Since(t0)
+	if err != nil {
+		b.Fatalf("chromium: %v", err)
+	}
+	if !bytes.Contains(out, []byte(`data-ready="1"`)) {
+		b.Fatalf("chromium: the page's script did not run")
+	}
+	return took
 }

@@ -225,3 +225,32 @@ func TestMarkdownStepSummary(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestMarkdownAccessAndControls(t *testing.T) {
+	res := accessResult()
+	for _, h := range hostileStrings {
+		res.Actions = append(res.Actions, reconcile.Action{Op: reconcile.OpRevoke, Email: h, Reason: h, Error: h, RequestID: h, InvitationID: h, Status: reconcile.StatusFailed})
+	}
+	md := markdownOf(t, res)
+	for _, want := range []string{
+		"| create | reinvite | revoke | grant | ungrant | remove member | leave | unmanaged | failed | unknown | unsupported |",
+		"### Grant (1)",
+		"| `eve@example.com` | `EnvironmentAdmin@env-abc123` | adds EnvironmentAdmin on env-abc123 | planned |",
+		"### Ungrant (1)",
+		"### Remove member (1)",
+		"| `left@example.com` | user u-left; 2 API keys\\: AKIDLEFT1, AKIDLEFT2; 3 role bindings |",
+		"### Outcome unknown",
+		"| create | `unk@example.com` | outcome unknown",
+		`\\x1b\[2J\\x1b\[H`, // shown escaped, never raw
+		`rtl\\u202eexe.txt`,
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report.md lacks %q:\n%s", want, md)
+		}
+	}
+	for _, r := range md {
+		if (r < 0x20 && r != '\n') || r == 0x7f || unsafeRune(r) {
+			t.Errorf("report.md holds %U raw", r)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -187,5 +188,117 @@ func TestCellText(t *testing.T) {
 		if got := cellText(tt.in); got != tt.want {
 			t.Errorf("cellText(%.20q) = %.20q, want %.20q", tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestXLSXSplitsAndFolds: a kind with more rows than a sheet holds goes on
+// over "KIND (2)"... with a note naming the next sheet (the limit is lowered
+// here; BenchmarkWrite1MActions writes 1.1M rows of one kind for real), and
+// leave rows past xlsxFoldAbove are counted in a note row, never dropped
+// silently. Changes are never folded.
+func TestXLSXSplitsAndFolds(t *testing.T) {
+	oldMax, oldFold := xlsxMaxRows, xlsxFoldAbove
+	xlsxMaxRows, xlsxFoldAbove = 10, 12
+	t.Cleanup(func() { xlsxMaxRows, xlsxFoldAbove = oldMax, oldFold })
+
+	res := sampleResult()
+	res.Actions = nil
+	for i := range 25 {
+		res.Actions = append(res.Actions, reconcile.Action{Op: reconcile.OpCreate, Email: fmt.Sprintf("c%02d@example.com", i), Status: reconcile.StatusPlanned})
+	}
+	for i := range 30 {
+		res.Actions = append(res.Actions, reconcile.Action{Op: reconcile.OpLeave, Email: fmt.Sprintf("l%02d@example.com", i), Status: reconcile.StatusPlanned})
+	}
+	for i := range 9 {
+		res.Actions = append(res.Actions, reconcile.Action{Op: reconcile.OpRevoke, Email: fmt.Sprintf("r%02d@example.com", i), Status: reconcile.StatusPlanned})
+	}
+	f := openXLSX(t, res)
+
+	sheetEmails := func(sheet string) (emails []string, note string) {
+		rows, err := f.GetRows(sheet)
+		if err != nil {
+			t.Fatalf("sheet %s: %v", sheet, err)
+		}
+		if len(rows) > xlsxMaxRows {
+			t.Errorf("sheet %s has %d rows, over the limit %d", sheet, len(rows), xlsxMaxRows)
+		}
+		for _, r := range rows[1:] {
+			if strings.HasSuffix(r[0], "@example.com") {
+				emails = append(emails, r[0])
+			} else {
+				note = r[0]
+			}
+		}
+		return emails, note
+	}
+	want := []string{"Summary", "create", "create (2)", "create (3)", "create (4)", "reinvite", "revoke",
+		"grant", "ungrant", "remove-member", "leave", "leave (2)", "unmanaged", "failed"}
+	if got := f.GetSheetList(); !slices.Equal(got, want) {
+		t.Fatalf("sheets = %v, want %v", got, want)
+	}
+	// 25 creates at 8 a sheet (header and note rows kept): 8, 8, 8, 1.
+	var creates []string
+	for i, name := range []string{"create", "create (2)", "create (3)", "create (4)"} {
+		emails, note := sheetEmails(name)
+		creates = append(creates, emails...)
+		if i < 3 && note != fmt.Sprintf("continued on sheet %q: Excel holds at most 10 rows a sheet", fmt.Sprintf("create (%d)", i+2)) {
+			t.Errorf("%s: note = %q", name, note)
+		}
+		if i == 3 && note != "" {
+			t.Errorf("%s: last sheet has note %q", name, note)
+		}
+		tables, _ := f.GetTables(name)
+		if len(tables) != 1 {
+			t.Errorf("%s: %d tables", name, len(tables))
+		}
+	}
+	if len(creates) != 25 || creates[0] != "c00@example.com" || creates[24] != "c24@example.com" {
+		t.Errorf("creates across sheets = %v", creates)
+	}
+	// 9 revokes fill one sheet exactly: no note, no second sheet.
+	if emails, note := sheetEmails("revoke"); len(emails) != 9 || note != "" {
+		t.Errorf("revoke: %d rows, note %q", len(emails), note)
+	}
+	// 30 leaves, 12 listed (8 + 4 over two sheets), the rest counted.
+	l1, n1 := sheetEmails("leave")
+	l2, n2 := sheetEmails("leave (2)")
+	if len(l1)+len(l2) != 12 || !strings.HasPrefix(n1, "continued on sheet") {
+		t.Errorf("leave: %d + %d rows, note %q", len(l1), len(l2), n1)
+	}
+	if n2 != "…and 18 more leave rows (nothing to change) not listed: 12 of 30 are; report.json lists every row" {
+		t.Errorf("leave fold note = %q", n2)
+	}
+}
+
+// TestXLSXNeutralisesControls: escape sequences and control characters from
+// the upstream reach no cell raw; tab, CR and LF stay cell text.
+func TestXLSXNeutralisesControls(t *testing.T) {
+	res := sampleResult()
+	for _, h := range hostileStrings {
+		res.Actions = append(res.Actions, reconcile.Action{Op: reconcile.OpCreate, Email: h + "@example.com", Reason: h, Error: h,
+			InvitationID: h, RequestID: h, Status: reconcile.StatusFailed})
+	}
+	f := openXLSX(t, res)
+	found := false
+	for _, sheet := range f.GetSheetList() {
+		rows, err := f.GetRows(sheet, excelize.Options{RawCellValue: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, row := range rows {
+			for _, v := range row {
+				for _, r := range v {
+					if (r < 0x20 && r != '\t' && r != '\n' && r != '\r') || r == 0x7f || unsafeRune(r) {
+						t.Errorf("%s: cell %q holds %U", sheet, v, r)
+					}
+				}
+				if v == `\x1b[2J\x1b[H` {
+					found = true
+				}
+			}
+		}
+	}
+	if !found {
+		t.Error("the escape sequence is not shown escaped")
 	}
 }
