@@ -365,7 +365,7 @@ func TestReliabilityHostileAmbiguousCreates(t *testing.T) {
 
 // TestReliabilityHostileEchoedCredentials: an upstream (or proxy) that
 // echoes the request's Authorization / csp-auth-token / api_token in a
-// response header and in every error message, with 20% faults so errors
+// response header and in every error message, with 30% 503 faults so errors
 // happen, and with wrong credentials (401, CSP's 400): no credential, its
 // Basic base64 form or a CSP access token appears in stdout, stderr, any
 // report, audit.jsonl, the ledger, the saved plan or the dump, at
@@ -388,11 +388,14 @@ func TestReliabilityHostileEchoedCredentials(t *testing.T) {
 		var outputs []string
 		run := func(c creds, args ...string) int {
 			r := invitesync(t, runOpts{env: isolated(dir, c)}, args...)
+			t.Logf("%s: %s exit %d after %s", p, args[0], r.code, r.took.Round(time.Millisecond))
 			outputs = append(outputs, r.stdout, r.stderr)
 			return r.code
 		}
 		run(good, append([]string{"plan", "--roster", roster, "--out", filepath.Join(dir, "plan.json"), "--report", filepath.Join(dir, "plan")}, common...)...)
-		emu.setFaults(0.2, allFaults...)
+		// 503s carry error bodies (the echo) and are retried at once; the
+		// other kinds only add waiting here.
+		emu.setFaults(0.3, "503")
 		apply := append([]string{"apply", "--yes", "--roster", roster, "--ledger", filepath.Join(dir, "ledger.jsonl"),
 			"--report", filepath.Join(dir, "apply")}, common...)
 		if p == "csp" {
