@@ -422,8 +422,10 @@ func TestMisbehaveCreates(t *testing.T) {
 						t.Errorf("duplicate_creates moved by %d for a create sent while one was held, want 1", got)
 					}
 				}
-				for s.Misbehave().Held > 0 {
-					time.Sleep(10 * time.Millisecond)
+				for deadline := time.Now().Add(30 * time.Second); s.Misbehave().Held > 0; time.Sleep(10 * time.Millisecond) {
+					if time.Now().After(deadline) {
+						t.Fatal("the held create has not landed in 30 s")
+					}
 				}
 				if n := cr.listed(t, c, "land@example.com"); n < 1 {
 					t.Errorf("the held create never landed")
