@@ -3,6 +3,9 @@ package providers
 import (
 	"context"
 	"math"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -37,39 +40,73 @@ func TestHeaderPacerSpreadsTheBudget(t *testing.T) {
 
 func TestRateControl(t *testing.T) {
 	t0 := time.Unix(1000, 0)
+	near := func(got, want float64) bool { return math.Abs(got-want) < 1e-9 }
 	rc := newRateControl(10, 1)
-	rc.tooMany(t0)
-	if got := rc.current(); math.Abs(got-7) > 1e-9 {
-		t.Fatalf("after a 429: %v/s, want 7", got)
+	if !rc.tooMany(t0) || !near(rc.current(), 8.5) {
+		t.Fatalf("after a 429: %v/s, want 8.5", rc.current())
 	}
-	rc.tooMany(t0.Add(100 * time.Millisecond)) // same burst of refusals: one cut
-	if got := rc.current(); math.Abs(got-7) > 1e-9 {
-		t.Fatalf("second 429 inside the cooldown: %v/s, want 7", got)
+	if rc.tooMany(t0.Add(100*time.Millisecond)) || !near(rc.current(), 8.5) { // same burst of refusals: one cut
+		t.Fatalf("second 429 inside the cooldown: %v/s, want 8.5", rc.current())
 	}
-	rc.good(t0.Add(200*time.Millisecond), false) // too soon after the cut
-	if got := rc.current(); math.Abs(got-7) > 1e-9 {
-		t.Fatalf("regained during hold-off: %v/s", got)
+	rc.good(t0.Add(300*time.Millisecond), false) // inside the hold-off
+	if !near(rc.current(), 8.5) {
+		t.Fatalf("regained during hold-off: %v/s", rc.current())
 	}
-	rc.good(t0.Add(time.Second), true) // budget spent: hold
-	if got := rc.current(); math.Abs(got-7) > 1e-9 {
-		t.Fatalf("grew on a spent budget: %v/s", got)
+	rc.good(t0.Add(time.Second), true) // budget spent: ease
+	if !near(rc.current(), 8.5*0.99) {
+		t.Fatalf("a spent budget: %v/s, want %v", rc.current(), 8.5*0.99)
 	}
-	for i := range 100 {
-		rc.good(t0.Add(time.Second+time.Duration(i)*time.Millisecond), false)
+	rc.good(t0.Add(time.Second+50*time.Millisecond), true)  // one ease per 100 ms
+	rc.good(t0.Add(time.Second+60*time.Millisecond), false) // and no regain right after
+	if !near(rc.current(), 8.5*0.99) {
+		t.Fatalf("eased twice or regained at once: %v/s", rc.current())
+	}
+	for i := range 200 {
+		rc.good(t0.Add(2*time.Second+time.Duration(i)*10*time.Millisecond), false)
 	}
 	if got := rc.current(); got != 10 {
 		t.Fatalf("after many good answers: %v/s, want the ceiling 10", got)
 	}
-	for i := range 200 {
-		rc.tooMany(t0.Add(time.Duration(2+2*i) * time.Second))
+	for i := range 400 {
+		rc.tooMany(t0.Add(time.Duration(10+i) * time.Second))
 	}
-	if got := rc.current(); math.Abs(got-0.5) > 1e-9 {
+	if got := rc.current(); !near(got, 0.5) {
 		t.Fatalf("floor: %v/s, want 0.5 (5%% of 10)", got)
 	}
 	un := newRateControl(-1, 1)
-	un.tooMany(t0)
-	if !math.IsInf(un.current(), 1) {
+	if un.tooMany(t0) || !math.IsInf(un.current(), 1) {
 		t.Fatalf("an unlimited client got a rate: %v", un.current())
+	}
+}
+
+// A client that paces itself waits out a short Retry-After on the refused
+// request alone: the other workers go on at the cut pace.
+func TestShortRetryAfterIsNotAPauseOfEveryWorker(t *testing.T) {
+	var n atomic.Int32
+	var first, second time.Time
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch n.Add(1) {
+		case 1:
+			first = time.Now()
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusTooManyRequests)
+		case 2:
+			second = time.Now()
+		}
+	}))
+	defer srv.Close()
+	c := testClient(t, srv.URL, Config{Rate: 1000}, ClientOptions{})
+	if _, err := c.Do(context.Background(), Request{Method: "GET", Path: "/x", Idempotent: true}); err != nil {
+		t.Fatal(err)
+	}
+	if gap := second.Sub(first); gap < 900*time.Millisecond {
+		t.Fatalf("retried %v after Retry-After: 1", gap)
+	}
+	c.mu.Lock()
+	paused := c.pausedUntil
+	c.mu.Unlock()
+	if !paused.IsZero() || c.Rate() >= 1000 {
+		t.Fatalf("paused until %v, rate %v: want no pause and a cut rate", paused, c.Rate())
 	}
 }
 

@@ -327,7 +327,7 @@ func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 			return nil, e
 		}
 		if !out.paused { // a pause is slept through by wait()
-			if err := sleep(ctx, c.backoff(attempt)); err != nil {
+			if err := sleep(ctx, max(out.selfWait, c.backoff(attempt))); err != nil {
 				return nil, stopped(e, err)
 			}
 		}
@@ -376,6 +376,7 @@ type outcome struct {
 	err        *Error
 	retryAfter time.Duration // from the answer; 0 when absent
 	paused     bool          // the answer paused every worker (429, Retry-After)
+	selfWait   time.Duration // Retry-After this request alone waits out
 	sent       *http.Request
 }
 
@@ -500,12 +501,21 @@ func (c *Client) attempt(ctx context.Context, req Request, target *url.URL, n in
 		(e.Status == http.StatusTooManyRequests || out.retryAfter > 0) {
 		// One 429 must not become one per worker: everyone waits, from
 		// before this attempt is even reported.
+		// Except a 429 with a short Retry-After while the client paces
+		// itself: a token bucket refused an early request, the pace has
+		// just been cut, and stopping every worker for the whole second
+		// (Retry-After is whole seconds) would cost a second of the rate
+		// limit. That request alone waits it out.
 		d := out.retryAfter
 		if d <= 0 {
 			d = c.backoff(n)
 		}
-		c.pause(d)
-		out.paused = true
+		if c.rc.ceiling > 0 && d <= time.Second {
+			out.selfWait = d
+		} else {
+			c.pause(d)
+			out.paused = true
+		}
 	}
 	c.record(ctx, req, n, start, resp.StatusCode, reqID, e)
 	return out

@@ -172,7 +172,9 @@ func TestUpstreamTextIsNeutralised(t *testing.T) {
 	defer srv.Close()
 	var recs []Attempt
 	c := testClient(t, srv.URL, Config{OnAttempt: func(a Attempt) { recs = append(recs, a) }}, ClientOptions{
-		DecodeError: func(_ int, _ http.Header, b []byte) APIError { return APIError{Code: "c\x07", Message: string(b), RequestID: "id\x1b[2J"} },
+		DecodeError: func(_ int, _ http.Header, b []byte) APIError {
+			return APIError{Code: "c\x07", Message: string(b), RequestID: "id\x1b[2J"}
+		},
 	})
 	_, err := c.Do(context.Background(), Request{Method: "GET", Path: "/x", Idempotent: true})
 	e, ok := AsError(err)

@@ -75,23 +75,32 @@ func readRateLimitHeaders(h http.Header) (remaining int, reset time.Duration, ok
 
 // rateControl is the client's send rate: the configured rate is a ceiling;
 // a 429 cuts the rate multiplicatively (at most once per cooldown, so one
-// burst of refusals is one cut), and answers that do not say the budget is
-// spent win it back additively. An upstream slower than the configured rate
-// is thus followed without a refusal on every other request.
+// burst of refusals is one cut); an answer whose headers read the budget
+// spent (Remaining 0) eases it a little, and one with budget left wins it
+// back additively. So the pace settles just under what the upstream refills
+// instead of on it, where any scheduling jitter turns into a 429, and an
+// upstream slower than the configured rate is followed without a refusal on
+// every other request.
 type rateControl struct {
-	mu      sync.Mutex
-	lim     *rate.Limiter
-	ceiling float64 // requests/second; 0 = unlimited
-	lastCut time.Time
+	mu       sync.Mutex
+	lim      *rate.Limiter
+	ceiling  float64 // requests/second; 0 = unlimited
+	lastCut  time.Time
+	lastEase time.Time
+	// lastSpent: regaining waits a hold-off after a "nothing left" reading
+	// too, so the pace stays a little under the refill, not on it.
+	lastSpent time.Time
 }
 
 const (
-	rateCut      = 0.7             // the rate kept after a 429
-	rateFloor    = 0.05            // never below this share of the ceiling
-	rateCooldown = 1 * time.Second // one cut per this long
-	rateRegain   = 0.01            // share of the ceiling won back per good answer
-	minRate      = 0.1             // requests/second: the slowest pace
+	rateCut      = 0.85                   // the rate kept after a 429
+	rateFloor    = 0.05                   // never below this share of the ceiling
+	rateCooldown = 200 * time.Millisecond // one cut per this long
+	rateRegain   = 0.01                   // share of the ceiling won back per good answer
+	minRate      = 0.1                    // requests/second: the slowest pace
 	rateHoldOff  = 500 * time.Millisecond
+	rateEase     = 0.99                   // the rate kept after a reading of "nothing left"
+	rateEaseGap  = 100 * time.Millisecond // one ease per this long
 )
 
 func newRateControl(r float64, burst int) *rateControl {
@@ -101,30 +110,41 @@ func newRateControl(r float64, burst int) *rateControl {
 	return &rateControl{lim: rate.NewLimiter(rate.Limit(r), burst), ceiling: r}
 }
 
-func (rc *rateControl) tooMany(now time.Time) {
+// tooMany takes a 429. It reports whether it was a lone one: the first
+// within the cooldown, from a client that paces itself.
+func (rc *rateControl) tooMany(now time.Time) bool {
+	if rc.ceiling == 0 {
+		return false
+	}
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if now.Sub(rc.lastCut) < rateCooldown {
+		return false
+	}
+	rc.lastCut = now
+	cur := float64(rc.lim.Limit())
+	rc.lim.SetLimitAt(now, rate.Limit(max(cur*rateCut, rc.ceiling*rateFloor, minRate)))
+	return true
+}
+
+// good is an answer that is not a refusal; spent says the upstream's
+// headers read no budget left (then the rate eases rather than grows).
+func (rc *rateControl) good(now time.Time, spent bool) {
 	if rc.ceiling == 0 {
 		return
 	}
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
-	if now.Sub(rc.lastCut) < rateCooldown {
+	cur := float64(rc.lim.Limit())
+	if spent {
+		if now.Sub(rc.lastEase) >= rateEaseGap {
+			rc.lastEase = now
+			rc.lastSpent = now
+			rc.lim.SetLimitAt(now, rate.Limit(max(cur*rateEase, rc.ceiling*rateFloor, minRate)))
+		}
 		return
 	}
-	rc.lastCut = now
-	cur := float64(rc.lim.Limit())
-	rc.lim.SetLimitAt(now, rate.Limit(max(cur*rateCut, rc.ceiling*rateFloor, minRate)))
-}
-
-// good is an answer that is not a refusal; spent says the upstream's
-// headers read no budget left (then the rate holds rather than grows).
-func (rc *rateControl) good(now time.Time, spent bool) {
-	if rc.ceiling == 0 || spent {
-		return
-	}
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	cur := float64(rc.lim.Limit())
-	if cur >= rc.ceiling || now.Sub(rc.lastCut) < rateHoldOff {
+	if cur >= rc.ceiling || now.Sub(rc.lastCut) < rateHoldOff || now.Sub(rc.lastSpent) < rateEaseGap {
 		return
 	}
 	rc.lim.SetLimitAt(now, rate.Limit(min(rc.ceiling, cur+rc.ceiling*rateRegain)))
