@@ -12,8 +12,10 @@ FUZZFLAGS = -run='^$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=3s
 
 .PHONY: build test demo bench fuzz test-reliability clean
 
+# A static binary (no libc, no loader: it runs alone in an empty root or a
+# distroless image); -trimpath keeps build paths out of it.
 build:
-	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/invitesync
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/invitesync
 
 # The whole suite with the race detector, then the reliability suite (real
 # binaries, faults, kill -9, bad-roster corpus, secrets); CI runs exactly this.
