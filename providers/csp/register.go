@@ -21,7 +21,7 @@ func init() {
 		},
 		Flags: func(fs *pflag.FlagSet) providers.Builder {
 			org := fs.String("org-id", "", "csp: the organization id")
-			batch := fs.Int("csp-batch", DefaultBatch, "csp: most people per invite call")
+			batch := fs.Int("csp-batch", DefaultBatch, "csp: usernames per invite call to start with (halved for the run when the upstream refuses a call as too large)")
 			return func(cfg providers.Config, getenv func(string) string) (providers.Provider, error) {
 				if *org == "" {
 					return nil, errors.New("csp: --org-id is required")

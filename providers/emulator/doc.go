@@ -25,10 +25,15 @@
 //     DELETE /iam/v2/users/{id} removes the user, its API keys and its role
 //     bindings at once (upstream: "is being deleted") and leaves its
 //     invitations listed as they were.
-//   - CSP: any orgId exists on first use; only csp-auth-token authenticates;
-//     a bulk invite naming any username with an AVAILABLE, unexpired
-//     invitation answers 409 and applies nothing; no cap on usernames;
-//     DELETE of a REDEEMED invitation answers 400; X-Request-Id on answers.
+//   - CSP: only csp-auth-token authenticates; DELETE of a REDEEMED
+//     invitation answers 400; X-Request-Id on answers; a re-invite makes no
+//     second invitation; accepting an invitation makes its invitee a member
+//     with the invitation's roles (a removed member stays removed); members'
+//     removal ids are "vmware.com:<userId>" (plain userIds work too); a
+//     removal naming an unknown id answers 404 and removes nobody; the v3
+//     roles PATCH answers 200 with no body and takes service links of both
+//     /csp/slc/... and /csp/gateway/slc/... forms; org users pageLimit over
+//     the maximum is clamped; role bindings' createdDate is epoch seconds.
 //   - Azure: orgs exist on first use (switch); duplicates answer the ARM
 //     default error (switch); the "email" search filter is honoured (clients
 //     must not rely on it); pageSize default 10, max 100, clamped; any other
@@ -39,9 +44,9 @@
 //     successes, read as ARM's delete convention); GET on the organization
 //     resource answers properties.organizationId (Organization_Get).
 //
-// Switches (Config.Confluent, Config.Azure; emulator flags), the documented
-// or most likely behaviour first, so a client is tested against every
-// plausible answer and relies on none:
+// Switches (Config.Confluent, Config.CSP, Config.Azure; emulator flags), the
+// documented or most likely behaviour first, so a client is tested against
+// every plausible answer and relies on none:
 //
 //   - Confluent email filter (--confluent-email-filter): "exact" (documented:
 //     "Filter the results by exact match for email") | "fold".
@@ -51,6 +56,35 @@
 //     -principal): that key reaches another organization id, so a plan made
 //     for one org and applied with the other org's key is detectable. An
 //     unknown key answers 401, another org's key id in who-am-I 404.
+//   - CSP orgs (--csp-orgs, --csp-any-org): an org exists when seeded or
+//     listed, and then an unknown orgId answers 404 "Organization with this
+//     identifier is not found." (documented); while none is declared, every
+//     orgId exists on first use (so ad-hoc runs need no setup); --csp-any-org
+//     keeps that even when orgs are declared.
+//   - CSP re-invite of a pending user or a member (--csp-duplicate-409):
+//     202 and nothing changes for them (VMware's tooling: "always return 202
+//     accepted") | 409 naming them, nothing of the call applied.
+//   - CSP REDEEMED invitations (--csp-hide-redeemed): listed | left out of
+//     the list (not documented either way; the org users API still has them).
+//   - CSP expirationTime (--csp-expiry-seconds): epoch milliseconds, the unit
+//     of every documented timestamp | seconds (its unit is not documented).
+//   - CSP invitedByUsername (--csp-fill-invited-by): echoes the request's
+//     invitedBy, empty when none was sent (the field's description) | the
+//     token's user whatever was sent.
+//   - CSP invitationExpirationInDays (--csp-ignore-expiry-days): honoured |
+//     ignored, every invitation lasting 7 days (only the tcsp variant of
+//     the API documents the field).
+//   - CSP usernames per invite (--csp-max-usernames N, --csp-batch-too-large-413):
+//     no cap (none documented) | more than N refused as too large, 400 with
+//     "too many usernames: X, at most N per request" or 413.
+//   - CSP refused usernames (--csp-refused-domains): none | usernames in
+//     those domains make their whole invite call a 400 naming them (the
+//     one bad apple a client must split around).
+//   - CSP org users paging (--csp-users-page-start-is-page,
+//     --csp-users-no-next-link, --csp-users-page-max): pageStart is a
+//     1-based item index, nextLink on every page but the last, pageLimit up
+//     to 200 (documented) | pageStart counts pages | no nextLink
+//     (totalResults only) | a smaller maximum.
 //   - Azure page token (--azure-next-token): "page_token" (metadata.next is a
 //     Confluent URL whose page_token goes back as searchFilters.pageToken,
 //     as the example pair suggests) | "link" (the whole next link must go
@@ -73,6 +107,8 @@
 //     ErrNoPending; DefaultBurst: Burst 0 means max(2, ceil(Rate/10)).
 //   - Seed: "expired: true" (all APIs; an invitation whose expiry has passed),
 //     "expires_at" (Confluent, Azure), "invited_by" (CSP: someone else's),
+//     "csp_members" (CSP members who joined outside invitesync, with
+//     org_roles and service_roles),
 //     "roles" (Confluent, Azure: role bindings of the invitee's user, in the
 //     roster's syntax NAME, NAME@env-x or NAME@env-x/lkc-y), "api_keys"
 //     (Confluent, accepted only: ids of API keys the member owns).
