@@ -124,14 +124,18 @@ func (d reportDoc) actionsOf(op string) []string {
 	return out
 }
 
-// parallel runs fn for each name side by side and waits for all.
-func parallel(names []string, fn func(name string)) {
+// sideBySide runs fn as a subtest per name, all at once, and waits for all.
+// The subtests do not call t.Parallel: they mostly wait (held creates,
+// listings that never end), so go test's -parallel (the core count) would
+// only make the suite slower. Each has its own name, hence its own lock
+// directory in the harness.
+func sideBySide(t *testing.T, names []string, fn func(t *testing.T, name string)) {
 	var wg sync.WaitGroup
 	for _, n := range names {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			fn(n)
+			t.Run(n, func(t *testing.T) { fn(t, n) })
 		}()
 	}
 	wg.Wait()
@@ -195,21 +199,15 @@ func TestReliabilityHostileEndlessPages(t *testing.T) {
 			cases[n] = scenario{p, m}
 		}
 	}
-	hs := map[string]*hostile{}
-	rosters := map[string]string{}
-	for _, n := range names {
+	clear := regexp.MustCompile(`(?i)pag(e|ing|ination)|token|never end`)
+	sideBySide(t, names, func(t *testing.T, n string) {
 		h := newHostile(t, cases[n].p, "--page-size-max", "2")
-		rosters[n] = h.roster("roster.csv", "page", 5)
-		if r := h.run("apply", rosters[n], "setup"); r.code != 0 {
-			t.Fatalf("%s: setup apply: %v", n, r)
+		roster := h.roster("roster.csv", "page", 5)
+		if r := h.run("apply", roster, "setup"); r.code != 0 {
+			t.Fatalf("setup apply: %v", r)
 		}
 		h.emu.misbehave(cases[n].mode)
-		hs[n] = h
-	}
-	clear := regexp.MustCompile(`(?i)pag(e|ing|ination)|token|never end`)
-	parallel(names, func(n string) {
-		h := hs[n]
-		args := append([]string{"plan", "--roster", rosters[n], "--report", filepath.Join(h.dir, "plan")}, h.common...)
+		args := append([]string{"plan", "--roster", roster, "--report", filepath.Join(h.dir, "plan")}, h.common...)
 		cmd := startInvitesync(t, runOpts{env: isolated(h.dir, defaultCreds)}, args...)
 		done := make(chan struct{})
 		go func() { cmd.Wait(); close(done) }()
@@ -243,22 +241,15 @@ const hugeRSSLimit = 256 << 20
 // ends the plan with exit 1 and an error saying the answer is too large,
 // and invitesync's peak RSS stays under hugeRSSLimit.
 func TestReliabilityHostileHugeBody(t *testing.T) {
-	names := []string{"confluent", "csp"}
-	hs := map[string]*hostile{}
-	rosters := map[string]string{}
-	for _, p := range names {
+	clear := regexp.MustCompile(`(?i)too (large|big)|exceed|larger than|over .*(limit|bytes|MiB)`)
+	sideBySide(t, []string{"confluent", "csp"}, func(t *testing.T, p string) {
 		h := newHostile(t, p, "--huge-body-mib", "300")
-		rosters[p] = h.roster("roster.csv", "big", 3)
-		if r := h.run("apply", rosters[p], "setup"); r.code != 0 {
-			t.Fatalf("%s: setup apply: %v", p, r)
+		roster := h.roster("roster.csv", "big", 3)
+		if r := h.run("apply", roster, "setup"); r.code != 0 {
+			t.Fatalf("setup apply: %v", r)
 		}
 		h.emu.misbehave("huge-lists")
-		hs[p] = h
-	}
-	clear := regexp.MustCompile(`(?i)too (large|big)|exceed|larger than|over .*(limit|bytes|MiB)`)
-	parallel(names, func(p string) {
-		h := hs[p]
-		args := append([]string{"plan", "--roster", rosters[p], "--report", filepath.Join(h.dir, "plan")}, h.common...)
+		args := append([]string{"plan", "--roster", roster, "--report", filepath.Join(h.dir, "plan")}, h.common...)
 		cmd := startInvitesync(t, runOpts{env: isolated(h.dir, defaultCreds)}, args...)
 		if err := cmd.Wait(); err != nil && cmd.ProcessState == nil {
 			t.Errorf("%s: %v", p, err)
@@ -315,14 +306,15 @@ func TestReliabilityHostileAmbiguousCreates(t *testing.T) {
 			cases[n] = scenario{p, m}
 		}
 	}
-	hs := map[string]*hostile{}
-	for _, n := range names {
-		hs[n] = newHostile(t, cases[n].p, "--misbehave", cases[n].mode, "--misbehave-delay", "3s")
-	}
-	parallel(names, func(n string) {
-		h, mode, p := hs[n], cases[n].mode, cases[n].p
+	sideBySide(t, names, func(t *testing.T, n string) {
+		mode, p := cases[n].mode, cases[n].p
+		h := newHostile(t, p, "--misbehave", mode, "--misbehave-delay", "3s")
 		roster := h.roster("roster.csv", "amb", 3)
 		r := h.run("apply", roster, "apply", "--timeout", "1s", "--max-attempts", "2")
+		if _, err := os.Stat(filepath.Join(h.dir, "apply", "report.json")); err != nil {
+			t.Errorf("%s: apply wrote no report.json (%v): %v", n, err, r)
+			return
+		}
 		doc := readReportJSON(t, filepath.Join(h.dir, "apply"))
 		for _, a := range doc.Actions {
 			if a.Op != "create" {
@@ -371,7 +363,7 @@ func TestReliabilityHostileAmbiguousCreates(t *testing.T) {
 // report, audit.jsonl, the ledger, the saved plan or the dump, at
 // --log-level debug.
 func TestReliabilityHostileEchoedCredentials(t *testing.T) {
-	parallel(providerNames, func(p string) {
+	sideBySide(t, providerNames, func(t *testing.T, p string) {
 		good := creds{unusual(t, "ckey"), unusual(t, "csecret"), unusual(t, "cspRefresh"), unusual(t, "azToken")}
 		bad := creds{unusual(t, "wrongKey"), unusual(t, "wrongSecret"), unusual(t, "wrongRefresh"), unusual(t, "wrongAz")}
 		emu := startEmulator(t, "--misbehave", "echo-auth", "--confluent-key", good.confluentKey, "--confluent-secret", good.confluentSecret,
@@ -463,12 +455,11 @@ var rawControls = map[string]string{"ESC": "\x1b", "BEL": "\a", "CR": "\r", "C1 
 // credentials), and in an apply under faults whose failed actions carry the
 // poisoned errors.
 func TestReliabilityHostileEscapes(t *testing.T) {
-	parallel(providerNames, func(p string) {
+	sideBySide(t, providerNames, func(t *testing.T, p string) {
 		h := newHostile(t, p)
 		roster := h.roster("roster.csv", "esc", 4)
 		if r := h.run("apply", roster, "setup"); r.code != 0 {
-			t.Errorf("%s: setup apply: %v", p, r)
-			return
+			t.Fatalf("setup apply: %v", r)
 		}
 		var outputs []result
 		h.emu.misbehave("escape-errors", "escape-fields")
