@@ -231,9 +231,10 @@ func (c *Client) binding(ctx context.Context, g providers.Grant) (bindingRecord,
 	return bindingRecord{Principal: "User:" + uid, RoleName: r.Name, CRNPattern: r.CRN(org)}, nil
 }
 
-// find returns b's id in the organization, "" when there is none.
-func (c *Client) find(ctx context.Context, b bindingRecord) (string, error) {
-	bs, err := c.listBindings(ctx, b.Principal, true)
+// find returns b's id in the organization, "" when there is none;
+// readBack marks a look that verifies a write.
+func (c *Client) find(ctx context.Context, b bindingRecord, readBack bool) (string, error) {
+	bs, err := c.listBindings(ctx, b.Principal, readBack)
 	if err != nil {
 		return "", err
 	}
@@ -266,7 +267,7 @@ func (c *Client) GrantRole(ctx context.Context, g providers.Grant) (providers.Wr
 		if err != nil && !providers.IsMaybeApplied(err) {
 			return res, fmt.Errorf("grant %s to %s: %w", g.Role, g.Email, err)
 		}
-		id, ferr := c.find(ctx, b)
+		id, ferr := c.find(ctx, b, true)
 		if ferr != nil {
 			res.Unknown = err != nil
 			return res, fmt.Errorf("grant %s to %s: reading back: %w", g.Role, g.Email, ferr)
@@ -300,7 +301,7 @@ func (c *Client) UngrantRole(ctx context.Context, g providers.Grant) (providers.
 		if err != nil {
 			return providers.WriteResult{}, fmt.Errorf("ungrant %s from %s: %w", g.Role, g.Email, err)
 		}
-		if id, err = c.find(ctx, b); err != nil {
+		if id, err = c.find(ctx, b, false); err != nil {
 			return providers.WriteResult{}, fmt.Errorf("ungrant %s from %s: %w", g.Role, g.Email, err)
 		}
 		if id == "" {

@@ -305,7 +305,8 @@ func (c *Client) findBinding(ctx context.Context, g providers.Grant) (string, er
 		return "", err
 	}
 	crn := sc.CRN(org)
-	bs, err := c.listBindings(ctx, url.Values{"crn_pattern": {crn}, "principal": {"User:" + uid}, "role_name": {sc.Name}}, true, nil)
+	// A lookup before a delete, not the verification of a write.
+	bs, err := c.listBindings(ctx, url.Values{"crn_pattern": {crn}, "principal": {"User:" + uid}, "role_name": {sc.Name}}, false, nil)
 	if err != nil {
 		return "", err
 	}

@@ -239,3 +239,25 @@ func TestSeedAccessErrors(t *testing.T) {
 		}
 	}
 }
+
+// Accepting an invitation makes its invitee a user whose id is the
+// invitation's user reference, so access granted before acceptance holds.
+func TestConfluentAcceptMakesTheReferencedUser(t *testing.T) {
+	s, c := start(t, Config{})
+	r := c.cf("POST", "/iam/v2/invitations", map[string]string{"email": "Ada@Example.com"})
+	wantStatus(t, "create", r, 201)
+	var inv cfInvitation
+	r.json(t, &inv)
+	if inv.User == nil || !strings.HasPrefix(inv.User.ID, "u-") {
+		t.Fatalf("invitation names no user: %s", r.body)
+	}
+	wantStatus(t, "not a user before acceptance", c.cf("GET", "/iam/v2/users/"+inv.User.ID, nil), 404)
+	if err := s.Accept(APIConfluent, "", "ada@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	r = c.cf("GET", "/iam/v2/users/"+inv.User.ID, nil)
+	wantStatus(t, "the referenced user", r, 200)
+	if !strings.Contains(string(r.body), `"email":"Ada@Example.com"`) {
+		t.Fatalf("user %s", r.body)
+	}
+}
