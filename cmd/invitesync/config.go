@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -11,7 +10,10 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
+
+	"github.com/invitesync/invitesync/providers"
 )
 
 // maxConfigBytes bounds a --config file: it holds a few flags, not data.
@@ -21,40 +23,53 @@ const maxConfigBytes = 1 << 20
 var (
 	envRef     = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 	envRefOnly = regexp.MustCompile(`^\$\{[A-Za-z_][A-Za-z0-9_]*\}$`)
+	// urlUserinfo finds scheme://userinfo@ so --print-config never shows it.
+	urlUserinfo = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://)[^/?#@\s]*@`)
 )
 
-// applyConfig sets the flags of fs named in the YAML file at path, except
-// those given on the command line (which win). Keys are flag names; values
-// are scalars or lists (joined with ","); "${NAME}" is replaced by the
-// environment variable NAME. Unknown keys are an error naming the key, and so
-// is a literal value under a key that looks like a secret: secrets live in
-// the environment only. Errors are flag errors (exit 3).
-func applyConfig(fs *flag.FlagSet, path string) error {
+// readConfigFile reads a --config file's top-level mapping. Errors are flag
+// errors (exit 3).
+func readConfigFile(path string) (*yaml.Node, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return withCode(exitInvalid, fmt.Errorf("config: %w", err))
+		return nil, withCode(exitInvalid, fmt.Errorf("config: %w", err))
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxConfigBytes+1))
 	if err != nil {
-		return withCode(exitInvalid, fmt.Errorf("config: %w", err))
+		return nil, withCode(exitInvalid, fmt.Errorf("config: %w", err))
 	}
 	if len(data) > maxConfigBytes {
-		return usageErrorf("config %s: larger than %d bytes; a config holds flags, not data", path, maxConfigBytes)
+		return nil, usageErrorf("config %s: larger than %d bytes; a config holds flags, not data", path, maxConfigBytes)
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return usageErrorf("config %s: %v", path, err)
+		return nil, usageErrorf("config %s: %v", path, err)
 	}
 	if len(doc.Content) == 0 {
-		return nil // an empty file sets nothing
+		return nil, nil // an empty file sets nothing
 	}
 	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
-		return usageErrorf("config %s: want a mapping of flag names to values (e.g. \"provider: confluent\")", path)
+		return nil, usageErrorf("config %s: want a mapping of flag names to values (e.g. \"provider: confluent\")", path)
+	}
+	return root, nil
+}
+
+// applyConfig sets the flags of fs named in the YAML file at path, except
+// those given on the command line (which win). Keys are flag names; values
+// are scalars or lists (joined with ","); "${NAME}" is replaced by the
+// environment variable NAME. Unknown keys are an error naming the key (with
+// the closest flag), and so is a literal value under a key that looks like a
+// secret (secrets live in the environment only), and so is a reference to a
+// credential variable under any other key. Errors are flag errors (exit 3).
+func applyConfig(fs *pflag.FlagSet, path string) error {
+	root, err := readConfigFile(path)
+	if err != nil || root == nil {
+		return err
 	}
 	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	fs.Visit(func(f *pflag.Flag) { given[f.Name] = true })
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
@@ -64,43 +79,59 @@ func applyConfig(fs *flag.FlagSet, path string) error {
 			return usageErrorf("%s: given twice", at)
 		}
 		seen[key] = true
-		if v.Kind == yaml.AliasNode {
-			return usageErrorf("%s: aliases are not allowed in a config", at)
-		}
-		value, err := configValue(v)
+		value, skip, err := configSetting(fs, key, v)
 		if err != nil {
 			return usageErrorf("%s: %v", at, err)
 		}
-		if looksSecret(key) {
-			if !envRefOnly.MatchString(value) {
-				return usageErrorf("%s: this looks like a secret: keep it in the environment; a config may only name it as ${VARIABLE}", at)
-			}
-			if fs.Lookup(key) == nil {
-				continue // a reference to a credential the provider reads from the environment itself
-			}
-		}
-		switch key {
-		case "config":
-			return usageErrorf("%s: a config file cannot name another", at)
-		case "print-config":
-			return usageErrorf("%s: not a setting; pass --print-config on the command line", at)
-		}
-		fl := fs.Lookup(key)
-		if fl == nil {
-			return usageErrorf("%s: unknown key (not a flag of invitesync %s)%s", at, fs.Name(), suggest(fs, key))
-		}
-		if given[key] {
+		if skip || given[key] {
 			continue // the command line wins
-		}
-		value, err = expandEnv(value)
-		if err != nil {
-			return usageErrorf("%s: %v", at, err)
 		}
 		if err := fs.Set(key, value); err != nil {
 			return usageErrorf("%s: %v", at, err)
 		}
 	}
 	return nil
+}
+
+// configSetting checks one key: value of a config (or of a fleet target)
+// against fs and returns the flag value it stands for, ${NAME} expanded.
+// skip is true for a credential named only as a reference (the provider
+// reads it from the environment itself).
+func configSetting(fs *pflag.FlagSet, key string, v *yaml.Node) (value string, skip bool, err error) {
+	if v.Kind == yaml.AliasNode {
+		return "", false, errors.New("aliases are not allowed in a config")
+	}
+	value, err = configValue(v)
+	if err != nil {
+		return "", false, err
+	}
+	if looksSecret(key) {
+		if !envRefOnly.MatchString(value) {
+			return "", false, errors.New("this looks like a secret: keep it in the environment; a config may only name it as ${VARIABLE}")
+		}
+		if fs.Lookup(key) == nil {
+			return "", true, nil
+		}
+	}
+	switch key {
+	case "config":
+		return "", false, errors.New("a config file cannot name another")
+	case "print-config":
+		return "", false, errors.New("not a setting; pass --print-config on the command line")
+	}
+	if fs.Lookup(key) == nil {
+		return "", false, fmt.Errorf("unknown key (not a flag of invitesync %s)%s", fs.Name(), suggestFlag(fs, key))
+	}
+	if !looksSecret(key) {
+		if cv := credentialRefs(value); len(cv) > 0 {
+			return "", false, fmt.Errorf("${%s} is a credential variable: it is never copied into another setting (credentials are read from the environment by the provider itself)", cv[0])
+		}
+	}
+	value, err = expandEnv(value)
+	if err != nil {
+		return "", false, err
+	}
+	return value, false, nil
 }
 
 // configValue renders a YAML value as the flag string it stands for.
@@ -143,6 +174,38 @@ func expandEnv(s string) (string, error) {
 	return out, nil
 }
 
+// credentialRefs lists the ${NAME} references in s that name a credential.
+func credentialRefs(s string) []string {
+	var out []string
+	for _, m := range envRef.FindAllStringSubmatch(s, -1) {
+		if isCredentialVar(m[1]) {
+			out = append(out, m[1])
+		}
+	}
+	return out
+}
+
+// isCredentialVar reports whether an environment variable holds (or may
+// hold) a credential: any name with KEY, SECRET, TOKEN, PASSWORD, PASSWD or
+// CREDENTIAL in it, and every variable a registered provider reads.
+func isCredentialVar(name string) bool {
+	u := strings.ToUpper(name)
+	for _, w := range []string{"KEY", "SECRET", "TOKEN", "PASSWORD", "PASSWD", "CREDENTIAL"} {
+		if strings.Contains(u, w) {
+			return true
+		}
+	}
+	for _, p := range providers.Names() {
+		f, _ := providers.Lookup(p)
+		for _, c := range f.Credentials {
+			if strings.EqualFold(c.Env, name) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // looksSecret reports whether a key names something that must not be written
 // in a file: credentials come from the environment only.
 func looksSecret(key string) bool {
@@ -155,31 +218,53 @@ func looksSecret(key string) bool {
 	return false
 }
 
-// suggest names a flag close to key (a dash/underscore slip), if any.
-func suggest(fs *flag.FlagSet, key string) string {
-	alt := strings.ReplaceAll(key, "_", "-")
-	if alt != key && fs.Lookup(alt) != nil {
-		return fmt.Sprintf("; did you mean %q?", alt)
+// suggestFlag names the flag of fs closest to key, if one is close enough.
+func suggestFlag(fs *pflag.FlagSet, key string) string {
+	var names []string
+	fs.VisitAll(func(f *pflag.Flag) {
+		if !f.Hidden {
+			names = append(names, f.Name)
+		}
+	})
+	if s := closest(key, names); s != "" {
+		return fmt.Sprintf("; did you mean %q?", s)
 	}
 	return ""
 }
 
+// redact hides what a printed setting must not show: the whole value of a
+// secret-looking key, URL userinfo (https://user:pass@host), and any value a
+// credential variable of the environment holds.
+func redact(name, v string) string {
+	if v == "" {
+		return v
+	}
+	if looksSecret(name) {
+		return "REDACTED"
+	}
+	v = urlUserinfo.ReplaceAllString(v, "${1}REDACTED@")
+	for _, kv := range os.Environ() {
+		k, val, _ := strings.Cut(kv, "=")
+		if len(val) >= 4 && isCredentialVar(k) && strings.Contains(v, val) {
+			v = strings.ReplaceAll(v, val, "REDACTED")
+		}
+	}
+	return v
+}
+
 // printConfig writes the flags' merged values (defaults, config file, command
-// line) as YAML a --config file can hold, with secret-looking values redacted.
-func printConfig(w io.Writer, fs *flag.FlagSet) error {
+// line) as YAML a --config file can hold, with secrets redacted.
+func printConfig(w io.Writer, fs *pflag.FlagSet) error {
 	var names []string
-	fs.VisitAll(func(f *flag.Flag) {
-		if f.Name != "config" && f.Name != "print-config" {
+	fs.VisitAll(func(f *pflag.Flag) {
+		if f.Name != "config" && f.Name != "print-config" && f.Name != "help" && f.Deprecated == "" {
 			names = append(names, f.Name)
 		}
 	})
 	sort.Strings(names)
 	root := &yaml.Node{Kind: yaml.MappingNode}
 	for _, n := range names {
-		v := fs.Lookup(n).Value.String()
-		if looksSecret(n) && v != "" {
-			v = "REDACTED"
-		}
+		v := redact(n, fs.Lookup(n).Value.String())
 		val := &yaml.Node{Kind: yaml.ScalarNode, Value: v}
 		if v == "" {
 			val.Style = yaml.DoubleQuotedStyle

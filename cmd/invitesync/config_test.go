@@ -3,19 +3,19 @@ package main
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
 )
 
 // testFlags is a small flag set shaped like plan's.
-func testFlags() (*flag.FlagSet, map[string]*string, *bool) {
-	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
+func testFlags() (*pflag.FlagSet, map[string]*string, *bool) {
+	fs := pflag.NewFlagSet("plan", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	vals := map[string]*string{}
 	for _, n := range []string{"provider", "endpoint", "max-revoke", "format", "report", "org-id"} {
@@ -61,6 +61,11 @@ func TestApplyConfig(t *testing.T) {
 			body: "api-secret: ${CONFLUENT_CLOUD_API_SECRET}\nprovider: confluent\n", want: map[string]string{"provider": "confluent"}},
 		{name: "unknown key", body: "provder: confluent\n", wantErr: "config.yaml:1: provder: unknown key"},
 		{name: "underscore slip suggests the flag", body: "max_revoke: 5\n", wantErr: `did you mean "max-revoke"?`},
+		{name: "typo suggests the flag", body: "provder: confluent\n", wantErr: `did you mean "provider"?`},
+		{name: "nothing close, no suggestion", body: "colour: blue\n", wantErr: "colour: unknown key (not a flag of invitesync plan)"},
+		{name: "a credential variable is never copied into another key", body: "endpoint: https://${CONFLUENT_CLOUD_API_SECRET}@x\n", wantErr: "${CONFLUENT_CLOUD_API_SECRET} is a credential variable"},
+		{name: "any *_TOKEN variable counts as a credential", body: "report: ${GITHUB_TOKEN}\n", wantErr: "${GITHUB_TOKEN} is a credential variable"},
+		{name: "a provider's credential variable by name", body: "org-id: ${CSP_REFRESH_TOKEN}\n", wantErr: "CSP_REFRESH_TOKEN"},
 		{name: "literal secret refused", body: "api-secret: hunter2\n", wantErr: "api-secret: this looks like a secret"},
 		{name: "literal token refused even inside a reference", body: "csp-token: x${HOME}\n", wantErr: "looks like a secret"},
 		{name: "password refused", body: "password: ${A}${B}\n", wantErr: "looks like a secret"},
@@ -176,5 +181,51 @@ func TestSampleConfig(t *testing.T) {
 		if rf.pf.name != "confluent" || rf.roster != "samples/roster.csv" || rf.maxRevoke != "10%" || rf.formats != "json,md,xlsx,html" {
 			t.Errorf("%s: provider %q roster %q max-revoke %q format %q", mode, rf.pf.name, rf.roster, rf.maxRevoke, rf.formats)
 		}
+	}
+}
+
+// --print-config never shows URL userinfo nor a value a credential variable
+// holds, whatever key it was put under.
+func TestPrintConfigRedactsUserinfoAndCredentialValues(t *testing.T) {
+	t.Setenv("INVITESYNC_TEST_API_KEY", "k3y-value-77")
+	fs, _, _ := testFlags()
+	if err := fs.Parse([]string{"--endpoint", "https://ada:pa55w0rd@api.example.com/x", "--report", "out/k3y-value-77/r"}); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := printConfig(&buf, fs); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, secret := range []string{"pa55w0rd", "ada:", "k3y-value-77"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("printed %q:\n%s", secret, out)
+		}
+	}
+	if !strings.Contains(out, "endpoint: https://REDACTED@api.example.com/x") || !strings.Contains(out, "report: out/REDACTED/r") {
+		t.Errorf("redaction lost the rest of the value:\n%s", out)
+	}
+}
+
+func TestClosest(t *testing.T) {
+	cands := []string{"roster", "roster-format", "provider", "max-revoke", "report"}
+	for _, tc := range []struct{ word, want string }{
+		{"rostr", "roster"}, {"max_revoke", "max-revoke"}, {"PROVIDER", "provider"}, {"provder", "provider"},
+		{"colour", ""}, {"x", ""}, {"roster-formats", "roster-format"},
+	} {
+		if got := closest(tc.word, cands); got != tc.want {
+			t.Errorf("closest(%q) = %q, want %q", tc.word, got, tc.want)
+		}
+	}
+}
+
+// Go-style single-dash long flags keep working; values and what follows --
+// are left alone.
+func TestNormalizeArgs(t *testing.T) {
+	root := newRoot(&cli{stdout: io.Discard, stderr: io.Discard, code: -1})
+	got := normalizeArgs(root, []string{"plan", "-roster", "r.csv", "-max-revoke=5", "-h", "-x", "--report", "-roster", "--", "-ledger"})
+	want := []string{"plan", "--roster", "r.csv", "--max-revoke=5", "-h", "-x", "--report", "--roster", "--", "-ledger"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("got  %q\nwant %q", got, want)
 	}
 }

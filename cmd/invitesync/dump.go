@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -11,44 +9,52 @@ import (
 	"strings"
 
 	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
 
 	"github.com/invitesync/invitesync/providers"
 	"github.com/invitesync/invitesync/sources"
 )
 
-// runDump writes the upstream's pending and accepted invitations as a roster
-// file, e.g. to start a roster from what an org already has. The file passes
-// `invitesync validate` (an empty org gives an empty roster, which validate
-// accepts only with --allow-empty).
-func runDump(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
-	fs := flag.NewFlagSet("dump", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: invitesync dump --provider NAME --out FILE.{csv,xlsx,yaml} [provider flags]\n\nflags:")
-		fs.SetOutput(stderr)
-		fs.PrintDefaults()
-		fs.SetOutput(io.Discard)
-	}
-	pf := addProviderFlags(fs)
+// newDumpCmd writes the upstream's pending and accepted invitations as a
+// roster file, e.g. to start a roster from what an org already has. The file
+// passes `invitesync validate` (an empty org gives an empty roster, which
+// validate accepts only with --allow-empty).
+func newDumpCmd(c *cli) *cobra.Command {
 	var out, logFormat, logLevel, config string
+	var pf *providerFlags
+	cmd := &cobra.Command{
+		Use:         "dump --provider NAME --out FILE.{csv,xlsx,yaml}",
+		Short:       "write the upstream's current invitations as a roster file",
+		GroupID:     cmdGroupInspect,
+		Example:     "  invitesync dump --provider confluent --out current.yaml",
+		Annotations: map[string]string{"credentials": "yes", "exitcodes": "yes"},
+		Args:        noArgs,
+		RunE: c.action(func(ctx context.Context, cmd *cobra.Command, _ []string) (int, error) {
+			if config != "" {
+				if err := applyConfig(cmd.Flags(), config); err != nil {
+					return exitInvalid, err
+				}
+			}
+			code, err := runDump(ctx, pf, out, logFormat, logLevel, c.stdout, c.stderr)
+			return code, explainUpstreamError(pf.name, err)
+		}),
+	}
+	fs := cmd.Flags()
+	fs.SortFlags = false
+	pf = addProviderFlags(fs)
 	fs.StringVar(&out, "out", "", "roster file to write: .csv, .xlsx or .yaml")
 	fs.StringVar(&logFormat, "log-format", "", "console or json (default: console on a terminal, json otherwise)")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&config, "config", "", "YAML file of flags (flag name: value); the command line wins")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) { // Parse has printed the usage
-			return exitOK, nil
-		}
-		return exitInvalid, withCode(exitInvalid, err)
+	for _, n := range []string{"out", "log-format", "log-level"} {
+		annotate(fs, n, annGroup, groupOutput)
 	}
-	if fs.NArg() > 0 {
-		return exitInvalid, usageErrorf("unexpected argument %q", fs.Arg(0))
-	}
-	if config != "" {
-		if err := applyConfig(fs, config); err != nil {
-			return exitInvalid, err
-		}
-	}
+	annotate(fs, "config", annGroup, groupConfig)
+	registerCompletions(cmd)
+	return cmd
+}
+
+func runDump(ctx context.Context, pf *providerFlags, out, logFormat, logLevel string, stdout, stderr io.Writer) (int, error) {
 	if out == "" {
 		return exitInvalid, usageErrorf("--out is required (a .csv, .xlsx or .yaml file)")
 	}

@@ -9,6 +9,12 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	// The providers register themselves (providers.Register): a new one is
+	// one folder and one line here.
+	_ "github.com/invitesync/invitesync/providers/azure"
+	_ "github.com/invitesync/invitesync/providers/confluent"
+	_ "github.com/invitesync/invitesync/providers/csp"
 )
 
 // Exit codes (design.md, "Command line"); scripts rely on them.
@@ -41,22 +47,6 @@ func usageErrorf(format string, args ...any) error {
 	return withCode(exitInvalid, fmt.Errorf(format, args...))
 }
 
-// command is one subcommand. run returns the exit code; a non-nil error is
-// printed to stderr and its exitError code (default 1) wins.
-type command struct {
-	name, summary string
-	run           func(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error)
-}
-
-var commands = []command{
-	{"plan", "dry run: compute and report the plan, change nothing", runPlan},
-	{"apply", "compute (or load with --plan) and execute the plan", runApply},
-	{"validate", "parse and validate a roster only", runValidate},
-	{"dump", "write the upstream's current invitations as a roster file", runDump},
-	{"emulator", "serve the three upstream APIs on loopback (tests, demo)", runEmulator},
-	{"version", "print version, commit and build date", runVersion},
-}
-
 func main() {
 	ctx, cancel := context.WithCancel(context.Background())
 	sigs := make(chan os.Signal, 1)
@@ -74,40 +64,37 @@ func main() {
 	os.Exit(code)
 }
 
+// run executes one command line and returns the exit code. Errors are
+// printed to stderr once, prefixed with the command ("invitesync plan: ...").
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage(stderr)
-		if len(args) == 0 {
-			return exitInvalid
+	c := &cli{stdout: stdout, stderr: stderr, code: -1}
+	root := newRoot(c)
+	root.SetArgs(normalizeArgs(root, args))
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		if c.code < 0 {
+			return exitOK // help, completion
 		}
-		return exitOK
+		return c.code
 	}
-	for _, c := range commands {
-		if c.name != args[0] {
-			continue
+	name := "invitesync"
+	if cmd != nil && cmd != root {
+		name = cmd.CommandPath()
+	}
+	fmt.Fprintf(stderr, "%s: %v\n", name, err)
+	var ee *exitError
+	switch {
+	case errors.As(err, &ee):
+		return ee.code
+	case c.code < 0:
+		// cobra refused the command line itself (unknown command, stray
+		// argument) before any command ran.
+		if cmd == nil || cmd == root {
+			fmt.Fprintln(stderr, "Run 'invitesync -h' for the commands.")
 		}
-		code, err := c.run(ctx, args[1:], stdout, stderr)
-		if err != nil {
-			fmt.Fprintf(stderr, "invitesync %s: %v\n", c.name, err)
-			var ee *exitError
-			if errors.As(err, &ee) {
-				return ee.code
-			}
-			if code == exitOK {
-				return exitFailed
-			}
-		}
-		return code
+		return exitInvalid
+	case c.code == exitOK:
+		return exitFailed
 	}
-	fmt.Fprintf(stderr, "invitesync: unknown command %q\n", args[0])
-	usage(stderr)
-	return exitInvalid
-}
-
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: invitesync COMMAND [flags]\n\ncommands:")
-	for _, c := range commands {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
-	}
-	fmt.Fprintln(w, "\nRun 'invitesync COMMAND -h' for a command's flags.")
+	return c.code
 }

@@ -1,64 +1,106 @@
 package main
 
 import (
-	"flag"
+	"errors"
 	"fmt"
+	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/spf13/pflag"
 
 	"github.com/invitesync/invitesync/providers"
-	"github.com/invitesync/invitesync/providers/azure"
-	"github.com/invitesync/invitesync/providers/confluent"
-	"github.com/invitesync/invitesync/providers/csp"
 )
 
-// Environment variables holding credentials (never flags, never printed).
+// Flag annotations: the help group a flag is listed under, and the providers
+// a provider-specific flag belongs to.
 const (
-	envConfluentKey    = "CONFLUENT_CLOUD_API_KEY"
-	envConfluentSecret = "CONFLUENT_CLOUD_API_SECRET"
-	envCSPToken        = "CSP_REFRESH_TOKEN"
-	envAzureToken      = "AZURE_ACCESS_TOKEN"
+	annGroup     = "invitesync/group"
+	annProviders = "invitesync/providers"
 )
 
-// providerFlags are the flags every command that talks to an upstream takes.
-// Credentials never come from flags: only from the environment.
+// Help groups of flags, in the order -h lists them.
+const (
+	groupRoster   = "Roster"
+	groupProvider = "Provider"
+	groupRun      = "Plan and apply"
+	groupOutput   = "Output"
+	groupConfig   = "Configuration"
+)
+
+// providerFlags are the flags every command that talks to an upstream takes:
+// the common ones here, and each registered provider's own (its package
+// defines them). Credentials never come from flags: only from the environment.
 type providerFlags struct {
-	fs          *flag.FlagSet
+	fs          *pflag.FlagSet
 	name        string
 	endpoint    string
 	rate        float64
 	timeout     time.Duration
 	maxAttempts int
 
-	orgID    string // csp
-	cspBatch int    // csp
+	builders map[string]providers.Builder
+	own      map[string]*pflag.FlagSet // each provider's flags, as its package defined them
 
-	subscriptionID, resourceGroup, organization, apiVersion string // azure
+	// getenv reads credentials; nil is os.Getenv. A fleet target sets its own.
+	getenv func(string) string
+	// onResponse, when set, sees every HTTP answer (check).
+	onResponse func(method, path string, status int, header http.Header, body []byte)
 }
 
-// providerOnly names the flags that mean something to one provider only.
-var providerOnly = map[string]string{
-	"org-id": "csp", "csp-batch": "csp",
-	"subscription-id": "azure", "resource-group": "azure", "organization": "azure", "api-version": "azure",
-}
-
-func addProviderFlags(fs *flag.FlagSet) *providerFlags {
-	pf := &providerFlags{fs: fs}
-	fs.StringVar(&pf.name, "provider", "", "upstream: confluent, csp or azure")
+func addProviderFlags(fs *pflag.FlagSet) *providerFlags {
+	pf := &providerFlags{fs: fs, builders: map[string]providers.Builder{}, own: map[string]*pflag.FlagSet{}}
+	names := providers.Names()
+	fs.StringVar(&pf.name, "provider", "", "upstream: "+strings.Join(names, ", "))
 	fs.StringVar(&pf.endpoint, "endpoint", "", "API base URL (default: the real service); http:// only on loopback")
-	fs.Float64Var(&pf.rate, "rate", 0, "client requests/second (default per provider: confluent 10, csp 10, azure 5)")
+	fs.Float64Var(&pf.rate, "rate", 0, "client requests/second (default per provider: "+defaultRates()+")")
 	fs.DurationVar(&pf.timeout, "timeout", 0, "time limit of one HTTP attempt (default 30s)")
 	fs.IntVar(&pf.maxAttempts, "max-attempts", 0, fmt.Sprintf("attempts per request, retries included (default %d)", providers.DefaultMaxAttempts))
-	fs.StringVar(&pf.orgID, "org-id", "", "csp: the organization id (CSP_REFRESH_TOKEN from the environment)")
-	fs.IntVar(&pf.cspBatch, "csp-batch", csp.DefaultBatch, "csp: most people per invite call")
-	fs.StringVar(&pf.subscriptionID, "subscription-id", "", "azure: subscription id")
-	fs.StringVar(&pf.resourceGroup, "resource-group", "", "azure: resource group")
-	fs.StringVar(&pf.organization, "organization", "", "azure: Confluent organization resource name")
-	fs.StringVar(&pf.apiVersion, "api-version", azure.DefaultAPIVersion, "azure: ARM api-version")
+	for _, n := range []string{"provider", "endpoint", "rate", "timeout", "max-attempts"} {
+		annotate(fs, n, annGroup, groupProvider)
+	}
+	for _, name := range names {
+		f, _ := providers.Lookup(name)
+		own := pflag.NewFlagSet(name, pflag.ContinueOnError)
+		pf.builders[name] = f.Flags(own)
+		pf.own[name] = own
+		own.VisitAll(func(fl *pflag.Flag) {
+			if fs.Lookup(fl.Name) == nil {
+				fs.AddFlag(fl)
+				annotate(fs, fl.Name, annGroup, groupProvider)
+			}
+			// A name two providers define is one flag on the command line;
+			// build copies its value into the chosen provider's own.
+			annotate(fs, fl.Name, annProviders, name)
+		})
+	}
 	return pf
+}
+
+// annotate appends value to a flag's annotation key.
+func annotate(fs *pflag.FlagSet, flag, key, value string) {
+	fl := fs.Lookup(flag)
+	if fl == nil {
+		return
+	}
+	if fl.Annotations == nil {
+		fl.Annotations = map[string][]string{}
+	}
+	if !slices.Contains(fl.Annotations[key], value) {
+		fl.Annotations[key] = append(fl.Annotations[key], value)
+	}
+}
+
+func defaultRates() string {
+	var parts []string
+	for _, n := range providers.Names() {
+		f, _ := providers.Lookup(n)
+		parts = append(parts, fmt.Sprintf("%s %g", n, f.DefaultRate))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // build makes the provider the flags name. onAttempt, when non-nil, sees every
@@ -72,15 +114,29 @@ func (pf *providerFlags) build(log zerolog.Logger, onAttempt func(providers.Atte
 	case pf.maxAttempts < 0:
 		return nil, usageErrorf("--max-attempts %d: want >= 1", pf.maxAttempts)
 	}
+	if err := checkProviderName(pf.name); err != nil {
+		return nil, err
+	}
 	if pf.fs != nil {
 		var wrong []string
-		pf.fs.Visit(func(f *flag.Flag) {
-			if p, ok := providerOnly[f.Name]; ok && p != pf.name {
-				wrong = append(wrong, fmt.Sprintf("--%s is for --provider %s", f.Name, p))
+		pf.fs.Visit(func(f *pflag.Flag) {
+			if ps := f.Annotations[annProviders]; len(ps) > 0 && !slices.Contains(ps, pf.name) {
+				wrong = append(wrong, fmt.Sprintf("--%s is for --provider %s", f.Name, strings.Join(ps, " or ")))
 			}
 		})
 		if len(wrong) > 0 {
 			return nil, usageErrorf("%s, not %s", strings.Join(wrong, "; "), pf.name)
+		}
+		// A flag name shared with another provider was parsed into that
+		// provider's variable: give the chosen provider its value.
+		var err error
+		pf.own[pf.name].VisitAll(func(own *pflag.Flag) {
+			if cmd := pf.fs.Lookup(own.Name); err == nil && cmd != nil && cmd != own && cmd.Changed {
+				err = own.Value.Set(cmd.Value.String())
+			}
+		})
+		if err != nil {
+			return nil, usageErrorf("%v", err)
 		}
 	}
 	cfg := providers.Config{
@@ -90,55 +146,78 @@ func (pf *providerFlags) build(log zerolog.Logger, onAttempt func(providers.Atte
 		Timeout:     pf.timeout,
 		Logger:      log,
 		OnAttempt:   onAttempt,
+		OnResponse:  pf.onResponse,
 	}
-	var p providers.Provider
-	var err error
-	switch pf.name {
-	case "confluent":
-		key, secret := os.Getenv(envConfluentKey), os.Getenv(envConfluentSecret)
-		if key == "" || secret == "" {
-			return nil, withCode(exitInvalid, fmt.Errorf("confluent: set %s and %s in the environment (a Cloud API key and its secret)", envConfluentKey, envConfluentSecret))
-		}
-		p, err = confluent.New(cfg, key, secret)
-	case "csp":
-		if pf.orgID == "" {
-			return nil, usageErrorf("csp: --org-id is required")
-		}
-		if pf.cspBatch < 1 {
-			return nil, usageErrorf("--csp-batch %d: want >= 1", pf.cspBatch)
-		}
-		tok := os.Getenv(envCSPToken)
-		if tok == "" {
-			return nil, withCode(exitInvalid, fmt.Errorf("csp: set %s in the environment (the org's API token)", envCSPToken))
-		}
-		p, err = csp.New(cfg, csp.Options{OrgID: pf.orgID, APIToken: tok, Batch: pf.cspBatch})
-	case "azure":
-		var missing []string
-		for _, f := range []struct{ v, name string }{{pf.subscriptionID, "--subscription-id"}, {pf.resourceGroup, "--resource-group"}, {pf.organization, "--organization"}} {
-			if f.v == "" {
-				missing = append(missing, f.name)
-			}
-		}
-		if len(missing) > 0 {
-			return nil, usageErrorf("azure: %s required", strings.Join(missing, ", "))
-		}
-		src := azure.StaticToken(os.Getenv(envAzureToken))
-		if os.Getenv(envAzureToken) == "" {
-			if src, err = azure.DefaultCredential(); err != nil {
-				return nil, withCode(exitInvalid, fmt.Errorf("azure: set %s in the environment, or make azidentity's default credential work (az login, AZURE_CLIENT_ID...): %w", envAzureToken, err))
-			}
-		}
-		p, err = azure.New(cfg, azure.Options{
-			SubscriptionID: pf.subscriptionID, ResourceGroup: pf.resourceGroup, Organization: pf.organization,
-			APIVersion: pf.apiVersion, Token: src,
-		})
-	case "":
-		return nil, usageErrorf("--provider is required (confluent, csp or azure)")
-	default:
-		return nil, usageErrorf("--provider %q: want confluent, csp or azure", pf.name)
+	getenv := pf.getenv
+	if getenv == nil {
+		getenv = os.Getenv
 	}
+	p, err := pf.builders[pf.name](cfg, getenv)
 	if err != nil {
 		return nil, withCode(exitInvalid, err)
 	}
 	return p, nil
+}
+
+// checkProviderName refuses an empty or unknown --provider, suggesting the
+// closest registered name.
+func checkProviderName(name string) error {
+	names := providers.Names()
+	if name == "" {
+		return usageErrorf("--provider is required (%s)", strings.Join(names, ", "))
+	}
+	if _, ok := providers.Lookup(name); ok {
+		return nil
+	}
+	hint := ""
+	if s := closest(name, names); s != "" {
+		hint = fmt.Sprintf("; did you mean %q?", s)
+	}
+	return usageErrorf("--provider %q: want %s%s", name, strings.Join(names, ", "), hint)
+}
+
+// explainUpstreamError adds to an upstream refusal of the credentials which
+// environment variables to look at, and says when it was the credential
+// exchange (CSP's token call), not the call it was made for, that failed.
+func explainUpstreamError(provider string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ce *providers.CredentialError
+	if errors.As(err, &ce) {
+		return err // names its variables already
+	}
+	e, ok := providers.AsError(err)
+	if !ok {
+		return err
+	}
+	exchange := strings.HasPrefix(e.Message, "credential exchange") ||
+		(e.Err != nil && strings.Contains(e.Err.Error(), "credential exchange"))
+	if !exchange && e.Status != http.StatusUnauthorized && e.Status != http.StatusForbidden {
+		return err
+	}
+	vars := credentialVars(provider)
+	switch {
+	case exchange:
+		return fmt.Errorf("%s: the credential exchange failed (the token call, not %s %s): check %s: %w", provider, e.Method, e.Path, vars, err)
+	case e.Status == http.StatusUnauthorized:
+		return fmt.Errorf("%s: the upstream refused the credentials (HTTP 401): check %s: %w", provider, vars, err)
+	default:
+		return fmt.Errorf("%s: the credentials were accepted but lack a permission (HTTP 403): check the role of the identity behind %s: %w", provider, vars, err)
+	}
+}
+
+// credentialVars names a provider's credential variables for a message.
+func credentialVars(provider string) string {
+	f, ok := providers.Lookup(provider)
+	if !ok || len(f.Credentials) == 0 {
+		return "the credentials in the environment"
+	}
+	var vs []string
+	for _, c := range f.Credentials {
+		if !c.Optional || c.Secret {
+			vs = append(vs, c.Env)
+		}
+	}
+	return strings.Join(vs, ", ")
 }

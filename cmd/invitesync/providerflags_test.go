@@ -2,14 +2,24 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"io"
 	"strings"
 	"testing"
 
 	"github.com/rs/zerolog"
+	"github.com/spf13/pflag"
 
+	"github.com/invitesync/invitesync/providers/azure"
+	"github.com/invitesync/invitesync/providers/confluent"
+	"github.com/invitesync/invitesync/providers/csp"
 	"github.com/invitesync/invitesync/providers/emulator"
+)
+
+const (
+	envConfluentKey    = confluent.EnvAPIKey
+	envConfluentSecret = confluent.EnvAPISecret
+	envCSPToken        = csp.EnvAPIToken
+	envAzureToken      = azure.EnvAccessToken
 )
 
 func TestProviderFlagsBuild(t *testing.T) {
@@ -30,6 +40,7 @@ func TestProviderFlagsBuild(t *testing.T) {
 		{"azure", azureArgs, nil, "azure", ""},
 		{"no provider", nil, nil, "", "--provider is required"},
 		{"unknown provider", []string{"--provider", "aws"}, nil, "", `"aws"`},
+		{"provider typo suggests the name", []string{"--provider", "confluen"}, nil, "", `did you mean "confluent"?`},
 		{"confluent without key", []string{"--provider", "confluent"}, []string{envConfluentKey}, "", "CONFLUENT_CLOUD_API_KEY"},
 		{"confluent without secret", []string{"--provider", "confluent"}, []string{envConfluentSecret}, "", "CONFLUENT_CLOUD_API_SECRET"},
 		{"csp without token", []string{"--provider", "csp", "--org-id", "o"}, []string{envCSPToken}, "", "CSP_REFRESH_TOKEN"},
@@ -49,7 +60,7 @@ func TestProviderFlagsBuild(t *testing.T) {
 			for _, k := range tt.unset {
 				t.Setenv(k, "")
 			}
-			fs := flag.NewFlagSet("t", flag.ContinueOnError)
+			fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
 			fs.SetOutput(io.Discard)
 			pf := addProviderFlags(fs)
 			if err := fs.Parse(tt.args); err != nil {
@@ -83,7 +94,7 @@ func TestProviderFlagsBuild(t *testing.T) {
 
 func TestProviderFlagsCSPBatchIsMaxBatch(t *testing.T) {
 	t.Setenv(envCSPToken, "token-value")
-	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
 	pf := addProviderFlags(fs)
 	if err := fs.Parse([]string{"--provider", "csp", "--org-id", "o", "--csp-batch", "7"}); err != nil {
 		t.Fatal(err)

@@ -4,64 +4,77 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"unicode/utf8"
 
+	"github.com/spf13/cobra"
+
 	"github.com/invitesync/invitesync/sources"
 )
 
-// runValidate parses and validates a roster, and touches nothing upstream.
-// Exit 0 with "FILE: OK, N members"; exit 3 with every problem on stdout.
-func runValidate(_ context.Context, args []string, stdout, stderr io.Writer) (int, error) {
-	flags := flag.NewFlagSet("validate", flag.ContinueOnError)
-	flags.SetOutput(io.Discard) // the parse error is returned (and printed once by run)
-	flags.Usage = func() {
-		fmt.Fprintln(stderr, "usage: invitesync validate --roster FILE [--format csv|xlsx|yaml] [--delimiter ,|;] [--sheet NAME]\n"+
-			"                           [--allow-extra-columns] [--allow-empty] [--output text|json]\n\nflags:")
-		flags.SetOutput(stderr)
-		flags.PrintDefaults()
-		flags.SetOutput(io.Discard)
-	}
+// newValidateCmd parses and validates a roster, and touches nothing
+// upstream. Exit 0 with "FILE: OK, N members"; exit 3 with every problem on
+// stdout.
+func newValidateCmd(c *cli) *cobra.Command {
 	var (
-		roster, format, delimiter, output string
-		opts                              sources.ReadOptions
+		roster, format, delimiter, output, columns string
+		opts                                       sources.ReadOptions
 	)
+	cmd := &cobra.Command{
+		Use:     "validate --roster FILE",
+		Short:   "parse and validate a roster only",
+		Long:    "validate reads a roster and lists every problem (FILE:ROW:COLUMN: message) without any upstream call.",
+		GroupID: cmdGroupInspect,
+		Example: "  invitesync validate --roster team.csv\n" +
+			"  invitesync validate --roster hr.xlsx --sheet People --columns 'email=Email Address' --output json",
+		Annotations: map[string]string{"exitcodes": "yes"},
+		Args:        noArgs,
+		RunE: c.action(func(_ context.Context, _ *cobra.Command, _ []string) (int, error) {
+			if roster == "" {
+				return exitInvalid, usageErrorf("--roster is required")
+			}
+			if output != "text" && output != "json" {
+				return exitInvalid, usageErrorf("--output must be text or json, not %q", output)
+			}
+			opts.Format = format
+			if delimiter != "" {
+				r, size := utf8.DecodeRuneInString(delimiter)
+				if size != len(delimiter) || (r != ',' && r != ';') {
+					return exitInvalid, usageErrorf("--delimiter must be ',' or ';', not %q", delimiter)
+				}
+				opts.Delimiter = r
+			}
+			if err := setColumns(&opts, columns); err != nil {
+				return exitInvalid, err
+			}
+			return validateRoster(roster, output, opts, c.stdout, c.stderr)
+		}),
+	}
+	flags := cmd.Flags()
+	flags.SortFlags = false
 	flags.StringVar(&roster, "roster", "", "roster file to validate (.csv, .xlsx, .yaml)")
-	flags.StringVar(&format, "format", "", "roster format, overriding the extension: csv, xlsx or yaml")
-	flags.StringVar(&format, "roster-format", "", "same as --format")
+	flags.StringVar(&format, "roster-format", "", "roster format, overriding the extension: csv, xlsx or yaml")
+	// --format meant the roster format here and the report formats in plan:
+	// one meaning per name, so the old spelling is a hidden alias.
+	flags.StringVar(&format, "format", "", "roster format (deprecated: use --roster-format)")
+	_ = flags.MarkDeprecated("format", "use --roster-format (in plan and apply --format chooses the report formats)")
 	flags.StringVar(&delimiter, "delimiter", "", "CSV delimiter, ',' or ';' (default: detected from the header line)")
 	flags.StringVar(&opts.Sheet, "sheet", "", "XLSX sheet to read (default: the first)")
+	flags.StringVar(&columns, "columns", "", "roster headers by column, e.g. 'email=Email Address,auth_type=Auth Type'")
 	flags.BoolVar(&opts.AllowExtraColumns, "allow-extra-columns", false, "ignore columns invitesync does not know instead of refusing them")
 	flags.BoolVar(&opts.AllowEmpty, "allow-empty", false, "accept a roster with no members (under --policy sync it revokes everything)")
+	for _, n := range []string{"roster", "roster-format", "delimiter", "sheet", "columns", "allow-extra-columns", "allow-empty"} {
+		annotate(flags, n, annGroup, groupRoster)
+	}
 	flags.StringVar(&output, "output", "text", "how to print problems: text (one per line) or json (an array)")
-	if err := flags.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK, nil
-		}
-		return exitInvalid, withCode(exitInvalid, err) // flag has printed the usage
-	}
-	if flags.NArg() > 0 {
-		flags.Usage()
-		return exitInvalid, usageErrorf("unexpected argument %q", flags.Arg(0))
-	}
-	if roster == "" {
-		flags.Usage()
-		return exitInvalid, usageErrorf("--roster is required")
-	}
-	if output != "text" && output != "json" {
-		return exitInvalid, usageErrorf("--output must be text or json, not %q", output)
-	}
-	opts.Format = format
-	if delimiter != "" {
-		r, size := utf8.DecodeRuneInString(delimiter)
-		if size != len(delimiter) || (r != ',' && r != ';') {
-			return exitInvalid, usageErrorf("--delimiter must be ',' or ';', not %q", delimiter)
-		}
-		opts.Delimiter = r
-	}
+	annotate(flags, "output", annGroup, groupOutput)
+	registerCompletions(cmd)
+	return cmd
+}
 
+// validateRoster reads the roster and prints the verdict.
+func validateRoster(roster, output string, opts sources.ReadOptions, stdout, stderr io.Writer) (int, error) {
 	members, err := sources.ReadFile(roster, opts)
 	var problems sources.Problems
 	switch {

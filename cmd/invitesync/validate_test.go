@@ -66,8 +66,8 @@ func TestValidate(t *testing.T) {
 			wantStderr: "2 problems in roster"},
 		{name: "delimiter given", args: []string{"--roster", semi, "--delimiter", ";"}, wantCode: exitOK,
 			wantStdout: []string{semi + ": OK, 1 members"}},
-		{name: "format given", args: []string{"--roster", txt, "--format", "csv"}, wantCode: exitOK,
-			wantStdout: []string{txt + ": OK, 1 members"}},
+		{name: "deprecated --format still works, and says so", args: []string{"--roster", txt, "--format", "csv"}, wantCode: exitOK,
+			wantStdout: []string{txt + ": OK, 1 members"}, wantStderr: "use --roster-format"},
 		{name: "roster-format alias", args: []string{"--roster-format", "csv", "--roster", txt}, wantCode: exitOK,
 			wantStdout: []string{txt + ": OK, 1 members"}},
 		{name: "unknown extension", args: []string{"--roster", txt}, wantCode: exitInvalid,
@@ -80,7 +80,11 @@ func TestValidate(t *testing.T) {
 			wantStdout: []string{"[]"}, wantStderr: semi + ": OK, 1 members"},
 		{name: "missing --roster", args: nil, wantCode: exitInvalid, wantStderr: "--roster is required"},
 		{name: "unknown flag", args: []string{"--roster", semi, "--bogus"}, wantCode: exitInvalid,
-			wantStderr: "flag provided but not defined: -bogus"},
+			wantStderr: "unknown flag: --bogus"},
+		{name: "typo names the flag", args: []string{"--rostr", semi}, wantCode: exitInvalid,
+			wantStderr: "unknown flag: --rostr (did you mean --roster?)\nRun 'invitesync validate -h' for its flags."},
+		{name: "Go-style single dash", args: []string{"-roster", semi, "-delimiter", ";"}, wantCode: exitOK,
+			wantStdout: []string{semi + ": OK, 1 members"}},
 		{name: "stray argument", args: []string{"--roster", semi, "extra"}, wantCode: exitInvalid, wantStderr: `unexpected argument "extra"`},
 		{name: "bad delimiter", args: []string{"--roster", semi, "--delimiter", "|"}, wantCode: exitInvalid,
 			wantStderr: "--delimiter must be ',' or ';'"},
@@ -88,7 +92,7 @@ func TestValidate(t *testing.T) {
 			wantStderr: "--output must be text or json"},
 		{name: "missing file", args: []string{"--roster", filepath.Join(dir, "none.csv")}, wantCode: exitInvalid,
 			wantStderr: "no such file"},
-		{name: "help", args: []string{"-h"}, wantCode: exitOK, wantStderr: "usage: invitesync validate"},
+		{name: "help", args: []string{"-h"}, wantCode: exitOK, wantStdout: nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
