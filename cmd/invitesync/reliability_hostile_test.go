@@ -548,3 +548,17 @@ func TestReliabilityHostileClockSkew(t *testing.T) {
 		})
 	}
 }
+
+// TestReliabilityHostileMisbehaveFlag: --misbehave names its modes or is
+// refused before anything listens (exit 3, naming the unknown mode), and the
+// modes it names are on from the start.
+func TestReliabilityHostileMisbehaveFlag(t *testing.T) {
+	r := invitesync(t, runOpts{}, "emulator", "--listen", "127.0.0.1:0", "--misbehave", "overlap-pages,sideways")
+	if r.code != 3 || !strings.Contains(r.stderr, `"sideways"`) {
+		t.Errorf("--misbehave with an unknown mode: want exit 3 naming it: %v", r)
+	}
+	emu := startEmulator(t, "--misbehave", "clock-skew, echo-auth")
+	if modes, _ := emu.misbehaveState(); strings.Join(modes, ",") != "echo-auth,clock-skew" {
+		t.Errorf("modes on after --misbehave 'clock-skew, echo-auth': %v", modes)
+	}
+}
