@@ -84,6 +84,7 @@ type validator struct {
 	dropped  int
 	hasEmail bool // the header has an email column (YAML: always)
 	roles    bool // the roles column (YAML: key) is present
+	misread  bool // the header says the delimiter is wrong
 	sheet    string
 	kept     *store
 	rows     int // non-blank rows seen
@@ -165,20 +166,24 @@ func (v *validator) header(row int, names, bad []string, cellRef func(pos int) s
 			index[pos] = posUnnamed // fine as long as it stays empty (see unnamed)
 			continue
 		}
+		c := v.column(raw)
+		if c < 0 && strings.ContainsAny(name, ",;\t") {
+			// Checked before control characters: a tab here is a TSV file.
+			v.misread = true
+			v.add(row, pos, name, cellRef(pos), "unknown column %q: is the delimiter wrong? the columns are %s, separated by ',' or ';'",
+				name, strings.Join(Columns, ", "))
+			continue
+		}
 		if msg := controlProblem(raw); msg != "" {
 			v.add(row, pos, name, cellRef(pos), "header %s", msg)
 			continue
 		}
-		c := v.column(raw)
 		if c < 0 {
 			suggest := suggestColumn(raw)
 			if _, taken := first[suggest]; taken {
 				suggest = -1
 			}
 			switch {
-			case strings.ContainsAny(name, ",;\t"):
-				v.add(row, pos, name, cellRef(pos), "unknown column %q: is the delimiter wrong? the columns are %s, separated by ',' or ';'",
-					name, strings.Join(Columns, ", "))
 			case suggest >= 0 && !v.opts.AllowExtraColumns:
 				v.add(row, pos, name, cellRef(pos), "unknown column %q: did you mean %s? (map it with %s)", name, Columns[suggest], mapHint(suggest, raw))
 			case !v.opts.AllowExtraColumns:
@@ -273,8 +278,9 @@ func (t *table) add(num int, cols, bad []string) {
 		case strings.TrimSpace(val) == "":
 		case c == posIgnored:
 			row.other = true
-			// Not read, but checked: a control character is never harmless.
-			if msg := controlProblem(val); msg != "" && pos < len(t.index) {
+			// Not read, but checked: a control character is never harmless
+			// (unless the whole file is misread: a TSV is one column of tabs).
+			if msg := controlProblem(val); msg != "" && pos < len(t.index) && !t.v.misread {
 				t.v.add(num, pos, t.name(pos), t.cell(num, pos), "%s", msg)
 			}
 		case c == posUnnamed:

@@ -120,6 +120,59 @@ var generated = map[string]func(t *testing.T) []byte{
 			`<row r="1"><c r="A1" t="inlineStr"><is><t>email</t></is></c></row>` + rows.String() + `</sheetData></worksheet>`
 		return withPart(t, "xl/worksheets/sheet1.xml", sheet, "", 0, "", len(sheet)/3)
 	},
+	// Ways a row used to vanish or a look-alike to pass (issue 11).
+	"csv-nul-past-64k.csv": func(*testing.T) []byte {
+		var b strings.Builder
+		b.WriteString("email,groups\n")
+		for i := range 4000 {
+			fmt.Fprintf(&b, "user%04d@example.com,g-eng\n", i)
+		}
+		b.WriteString("late@example.com,g\x00x\n") // line 4002, past the 64 KiB the binary check sniffs
+		return []byte(b.String())
+	},
+	"csv-escape-sequence.csv": func(*testing.T) []byte {
+		return []byte("email,auth_type\nada@example.com,AUTH_TYPE_SSO\x1b[2J\n")
+	},
+	// Workbooks from other writers, part by part: what a library reads as
+	// an empty cell (and the row as skipped) must be a problem naming it.
+	"xlsx-formula-no-value.xlsx": func(t *testing.T) []byte {
+		return handXLSX(t, nil, handSheet{name: "Sheet1", rows: hRow(1, hIS("A1", "email")) + hRow(2, hIS("A2", "ada@example.com")) +
+			hRow(3, `<c r="A3"><f>CONCAT("bob","@example.com")</f></c>`)})
+	},
+	"xlsx-bad-shared-string.xlsx": func(t *testing.T) []byte {
+		return handXLSX(t, []string{"email", "ada@example.com"}, handSheet{name: "Sheet1", rows: hRow(1, hSS("A1", 0)) + hRow(2, hSS("A2", 1)) + hRow(3, hSS("A3", 999))})
+	},
+	"xlsx-error-cell.xlsx": func(t *testing.T) []byte {
+		return handXLSX(t, nil, handSheet{name: "Sheet1", rows: hRow(1, hIS("A1", "email")) + hRow(2, hIS("A2", "ada@example.com")) +
+			hRow(3, `<c r="A3" t="e"><f>VLOOKUP(B3,People!A:B,2,FALSE)</f><v>#N/A</v></c>`)})
+	},
+	"xlsx-unknown-cell-type.xlsx": func(t *testing.T) []byte {
+		return handXLSX(t, nil, handSheet{name: "Sheet1", rows: hRow(1, hIS("A1", "email")) + hRow(2, `<c r="A2" t="x"><v>ada@example.com</v></c>`)})
+	},
+	"xlsx-hidden-first-sheet.xlsx": func(t *testing.T) []byte {
+		return handXLSX(t, nil,
+			handSheet{name: "Old", state: "hidden", rows: hRow(1, hIS("A1", "email")) + hRow(2, hIS("A2", "ghost@example.com"))},
+			handSheet{name: "People", rows: hRow(1, hIS("A1", "email")) + hRow(2, hIS("A2", "ada@example.com"))})
+	},
+	"xlsx-veryhidden-first-sheet.xlsx": func(t *testing.T) []byte {
+		return handXLSX(t, nil,
+			handSheet{name: "Macros", state: "veryHidden", rows: hRow(1, hIS("A1", "email")) + hRow(2, hIS("A2", "ghost@example.com"))},
+			handSheet{name: "People", rows: hRow(1, hIS("A1", "email")) + hRow(2, hIS("A2", "ada@example.com"))})
+	},
+	"xlsx-cut-sheet.xlsx": func(t *testing.T) []byte {
+		return handXLSX(t, nil, handSheet{name: "Sheet1", raw: `<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>` +
+			hRow(1, hIS("A1", "email")) + hRow(2, hIS("A2", "ada@example.com")) + `<row r="3">` + hIS("A3", "bob@example.com")})
+	},
+	"xlsx-control-escape.xlsx": func(t *testing.T) []byte {
+		return handXLSX(t, nil, handSheet{name: "Sheet1", rows: hRow(1, hIS("A1", "email"), hIS("B1", "groups")) +
+			hRow(2, hIS("A2", "ada@example.com"), hIS("B2", "g-eng_x0000_"))})
+	},
+	"xlsx-hr-headers.xlsx": func(t *testing.T) []byte {
+		return xlsxOf(t, [][]any{{"E-mail", "Auth Type"}, {"ada@example.com", "AUTH_TYPE_SSO"}})
+	},
+	"xlsx-roles-bad.xlsx": func(t *testing.T) []byte {
+		return xlsxOf(t, [][]any{{"email", "roles"}, {"ada@example.com", "OrganizationAdmin"}, {"bob@example.com", "EnvironmentAdmin@env abc"}})
+	},
 	"xlsx-too-many-parts.xlsx": func(t *testing.T) []byte {
 		parts := map[string]string{}
 		for i := range 10_001 {
@@ -127,6 +180,66 @@ var generated = map[string]func(t *testing.T) []byte{
 		}
 		return withParts(t, parts)
 	},
+}
+
+// handSheet is one sheet of a hand-written workbook: rows is the content
+// of <sheetData>, raw (if set) the whole part.
+type handSheet struct {
+	name, state, rows, raw string
+}
+
+// handXLSX writes a workbook part by part, the way writers other than
+// excelize do (inline or shared strings, formulas, sheet states), so the
+// reader is tried on what it did not write itself. sst, when not nil, is the
+// shared string table.
+func handXLSX(t *testing.T, sst []string, sheets ...handSheet) []byte {
+	t.Helper()
+	const main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+	const rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+	parts := map[string]string{
+		"[Content_Types].xml": `<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>`,
+		"_rels/.rels": `<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">` +
+			`<Relationship Id="rId1" Type="` + rel + `/officeDocument" Target="xl/workbook.xml"/></Relationships>`,
+	}
+	var wb, rels strings.Builder
+	wb.WriteString(`<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="` + main + `" xmlns:r="` + rel + `"><sheets>`)
+	rels.WriteString(`<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">`)
+	for i, s := range sheets {
+		state := ""
+		if s.state != "" {
+			state = ` state="` + s.state + `"`
+		}
+		fmt.Fprintf(&wb, `<sheet name="%s" sheetId="%d"%s r:id="rId%d"/>`, s.name, i+1, state, i+1)
+		fmt.Fprintf(&rels, `<Relationship Id="rId%d" Type="%s/worksheet" Target="worksheets/sheet%d.xml"/>`, i+1, rel, i+1)
+		part := s.raw
+		if part == "" {
+			part = `<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="` + main + `"><sheetData>` + s.rows + `</sheetData></worksheet>`
+		}
+		parts[fmt.Sprintf("xl/worksheets/sheet%d.xml", i+1)] = part
+	}
+	if sst != nil {
+		fmt.Fprintf(&rels, `<Relationship Id="rId99" Type="%s/sharedStrings" Target="sharedStrings.xml"/>`, rel)
+		var b strings.Builder
+		b.WriteString(`<?xml version="1.0" encoding="UTF-8"?><sst xmlns="` + main + `">`)
+		for _, s := range sst {
+			b.WriteString("<si><t>" + s + "</t></si>")
+		}
+		b.WriteString("</sst>")
+		parts["xl/sharedStrings.xml"] = b.String()
+	}
+	wb.WriteString(`</sheets></workbook>`)
+	rels.WriteString(`</Relationships>`)
+	parts["xl/workbook.xml"] = wb.String()
+	parts["xl/_rels/workbook.xml.rels"] = rels.String()
+	return zipOf(t, parts)
+}
+
+func hIS(ref, text string) string {
+	return `<c r="` + ref + `" t="inlineStr"><is><t>` + text + `</t></is></c>`
+}
+func hSS(ref string, i int) string { return fmt.Sprintf(`<c r="%s" t="s"><v>%d</v></c>`, ref, i) }
+func hRow(n int, cells ...string) string {
+	return fmt.Sprintf(`<row r="%d">%s</row>`, n, strings.Join(cells, ""))
 }
 
 // xlsxOf is a workbook whose first sheet holds rows.
