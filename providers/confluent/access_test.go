@@ -358,3 +358,55 @@ func TestSecondOrg(t *testing.T) {
 		t.Fatalf("wrong secret: %v, want 401", err)
 	}
 }
+
+// BenchmarkConfluentListAccess1k reads the access of 1,000 members with one
+// binding each: issue 13's target is ceil(N/page) role-binding list
+// requests, not one per person (extra-list-requests should be 0).
+func BenchmarkConfluentListAccess1k(b *testing.B) {
+	const n = 1000
+	seed := make([]emulator.SeedConfluent, n)
+	for i := range seed {
+		seed[i] = emulator.SeedConfluent{Email: fmt.Sprintf("m%04d@example.com", i), Status: "INVITE_STATUS_ACCEPTED", Roles: []string{"MetricsViewer"}}
+	}
+	emu, err := emulator.New(emulator.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := emu.Seed(emulator.Seed{Confluent: seed}); err != nil {
+		b.Fatal(err)
+	}
+	base, err := emu.Start("127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = emu.Close() })
+	c, err := confluent.New(providers.Config{Endpoint: base, Rate: -1}, emulator.DefaultConfluentKey, emulator.DefaultConfluentSecret)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cx := context.Background()
+	members, err := c.ListMembers(cx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var people []providers.Person
+	for _, m := range members {
+		if strings.HasPrefix(m.Email, "m") {
+			people = append(people, providers.Person{Email: m.Email, UserID: m.ID})
+		}
+	}
+	const route = "GET /iam/v2/role-bindings"
+	before := emu.Stats().ByRoute[route]
+	b.ResetTimer()
+	for b.Loop() {
+		grants, err := c.ListAccess(cx, people)
+		if err != nil || len(grants) != n {
+			b.Fatalf("%d grants, %v", len(grants), err)
+		}
+	}
+	b.StopTimer()
+	reqs := float64(emu.Stats().ByRoute[route]-before) / float64(b.N)
+	bindings := n + 1 // and the key owner's OrganizationAdmin
+	b.ReportMetric(reqs, "list-requests/op")
+	b.ReportMetric(reqs-float64((bindings+confluent.PageSize-1)/confluent.PageSize), "extra-list-requests")
+}
