@@ -101,7 +101,11 @@ func configSetting(fs *pflag.FlagSet, key string, v *yaml.Node) (value string, s
 	if v.Kind == yaml.AliasNode {
 		return "", false, errors.New("aliases are not allowed in a config")
 	}
-	value, err = configValue(v)
+	if key == "columns" && v.Kind == yaml.MappingNode {
+		value, err = columnsValue(v)
+	} else {
+		value, err = configValue(v)
+	}
 	if err != nil {
 		return "", false, err
 	}
@@ -154,6 +158,23 @@ func configValue(v *yaml.Node) (string, error) {
 	default:
 		return "", errors.New("want a value or a list of values")
 	}
+}
+
+// columnsValue renders a columns: mapping (column: header text) as the
+// --columns spelling, column=Header,...
+func columnsValue(v *yaml.Node) (string, error) {
+	var parts []string
+	for i := 0; i+1 < len(v.Content); i += 2 {
+		k, h := v.Content[i], v.Content[i+1]
+		if k.Kind != yaml.ScalarNode || h.Kind != yaml.ScalarNode {
+			return "", errors.New("want column: header text pairs, e.g. email: Email Address")
+		}
+		if strings.ContainsAny(h.Value, ",=") {
+			return "", fmt.Errorf("%s: header %q holds ',' or '=', which a column mapping cannot carry", k.Value, h.Value)
+		}
+		parts = append(parts, k.Value+"="+h.Value)
+	}
+	return strings.Join(parts, ","), nil
 }
 
 // expandEnv replaces ${NAME} by the variable's value; an unset variable is

@@ -18,7 +18,7 @@ func testFlags() (*pflag.FlagSet, map[string]*string, *bool) {
 	fs := pflag.NewFlagSet("plan", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	vals := map[string]*string{}
-	for _, n := range []string{"provider", "endpoint", "max-revoke", "format", "report", "org-id"} {
+	for _, n := range []string{"provider", "endpoint", "max-revoke", "format", "report", "org-id", "columns"} {
 		vals[n] = fs.String(n, "", "")
 	}
 	yes := fs.Bool("revoke-unmanaged", false, "")
@@ -49,6 +49,10 @@ func TestApplyConfig(t *testing.T) {
 		{name: "values, lists and env references",
 			body: "provider: confluent\nendpoint: ${INVITESYNC_TEST_ENDPOINT}\nmax-revoke: 5%\nformat: [json, md]\nrevoke-unmanaged: true\n",
 			want: map[string]string{"provider": "confluent", "endpoint": "http://127.0.0.1:8787", "max-revoke": "5%", "format": "json,md", "revoke-unmanaged": "true"}},
+		{name: "columns as a mapping of column to header",
+			body: "columns:\n  email: Email Address\n  auth_type: Auth Type\n", want: map[string]string{"columns": "email=Email Address,auth_type=Auth Type"}},
+		{name: "columns as the flag's own spelling", body: "columns: email=E-mail\n", want: map[string]string{"columns": "email=E-mail"}},
+		{name: "a header a mapping cannot carry", body: "columns: {email: \"Mail, work\"}\n", wantErr: "cannot carry"},
 		{name: "a comma list stays as written",
 			body: "format: \"json,md\"\n", want: map[string]string{"format": "json,md"}},
 		{name: "the command line wins",

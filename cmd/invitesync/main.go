@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	// The providers register themselves (providers.Register): a new one is
@@ -81,6 +82,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if cmd != nil && cmd != root {
 		name = cmd.CommandPath()
 	}
+	if word, ok := unknownCommand(args, err); ok {
+		// cobra's own text spans lines; one line and a hint read better.
+		err = fmt.Errorf("unknown command %q", word)
+		if s := root.SuggestionsFor(word); len(s) > 0 {
+			err = fmt.Errorf("%w (did you mean %s?)", err, strings.Join(s, " or "))
+		}
+	}
 	fmt.Fprintf(stderr, "%s: %v\n", name, err)
 	var ee *exitError
 	switch {
@@ -97,4 +105,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	return c.code
+}
+
+// unknownCommand returns the word cobra did not know as a command.
+func unknownCommand(args []string, err error) (string, bool) {
+	if !strings.HasPrefix(err.Error(), "unknown command ") {
+		return "", false
+	}
+	for _, a := range args {
+		if !strings.HasPrefix(a, "-") {
+			return a, true
+		}
+	}
+	return "", false
 }

@@ -199,13 +199,42 @@ func explainUpstreamError(provider string, err error) error {
 	vars := credentialVars(provider)
 	switch {
 	case exchange:
-		return fmt.Errorf("%s: the credential exchange failed (the token call, not %s %s): check %s: %w", provider, e.Method, e.Path, vars, err)
+		// The client reports the exchange under the call it was made for;
+		// that call was never sent, so name the exchange alone.
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s: the credential exchange refused %s", provider, vars)
+		if e.Status != 0 {
+			fmt.Fprintf(&b, ": HTTP %d", e.Status)
+			if e.Code != "" {
+				b.WriteString(" " + e.Code)
+			}
+		}
+		if m := strings.TrimSpace(strings.TrimPrefix(e.Message, "credential exchange:")); m != "" {
+			b.WriteString(": " + m)
+		} else if e.Err != nil {
+			b.WriteString(": " + e.Err.Error())
+		}
+		if e.RequestID != "" {
+			fmt.Fprintf(&b, " (request id %s)", e.RequestID)
+		}
+		fmt.Fprintf(&b, "; %s %s, which needed the token, was not sent", e.Method, e.Path)
+		return &explained{msg: b.String(), err: err}
 	case e.Status == http.StatusUnauthorized:
-		return fmt.Errorf("%s: the upstream refused the credentials (HTTP 401): check %s: %w", provider, vars, err)
+		return &explained{msg: fmt.Sprintf("%s: the upstream refused the credentials in %s: %v", provider, vars, err), err: err}
 	default:
-		return fmt.Errorf("%s: the credentials were accepted but lack a permission (HTTP 403): check the role of the identity behind %s: %w", provider, vars, err)
+		return &explained{msg: fmt.Sprintf("%s: the credentials in %s were accepted but lack a permission (HTTP 403): %v", provider, vars, err), err: err}
 	}
 }
+
+// explained is an upstream error told in the user's terms; it unwraps to
+// the original (its exit code, its *providers.Error).
+type explained struct {
+	msg string
+	err error
+}
+
+func (e *explained) Error() string { return e.msg }
+func (e *explained) Unwrap() error { return e.err }
 
 // credentialVars names a provider's credential variables for a message.
 func credentialVars(provider string) string {

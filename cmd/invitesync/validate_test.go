@@ -38,6 +38,7 @@ func TestValidate(t *testing.T) {
 	semi := write("semi.csv", "email;groups\nada@example.com;\"a;b\"\n")
 	txt := write("roster.txt", "email\nada@example.com\n")
 	empty := write("empty.csv", "email\n")
+	hr := write("hr.csv", "Email Address,Auth Type\nada@example.com,AUTH_TYPE_SSO\nbob@example.com,AUTH_TYPE_LOCAL\n")
 
 	tests := []struct {
 		name       string
@@ -78,6 +79,11 @@ func TestValidate(t *testing.T) {
 			wantStdout: []string{empty + ": OK, 0 members"}},
 		{name: "json on success", args: []string{"--roster", semi, "--output", "json"}, wantCode: exitOK,
 			wantStdout: []string{"[]"}, wantStderr: semi + ": OK, 1 members"},
+		{name: "HR headers mapped with --columns", args: []string{"--roster", hr, "--columns", "email=Email Address,auth_type=Auth Type"}, wantCode: exitOK,
+			wantStdout: []string{hr + ": OK, 2 members"}},
+		{name: "HR headers without a mapping", args: []string{"--roster", hr}, wantCode: exitInvalid, wantStderr: "problem"},
+		{name: "bad --columns", args: []string{"--roster", hr, "--columns", "emial=Email Address"}, wantCode: exitInvalid,
+			wantStderr: "not an invitesync column"},
 		{name: "missing --roster", args: nil, wantCode: exitInvalid, wantStderr: "--roster is required"},
 		{name: "unknown flag", args: []string{"--roster", semi, "--bogus"}, wantCode: exitInvalid,
 			wantStderr: "unknown flag: --bogus"},
