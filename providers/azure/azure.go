@@ -533,7 +533,7 @@ func (r record) invitation(now time.Time, warn func(id, field, value string)) pr
 		}
 		*f.into = t
 	}
-	inv.Status = iam.Status(r.Status, inv.ExpiresAt, now) // the RP passes Confluent's values through
+	inv.Status = iam.Status(r.Status) // the RP passes Confluent's values through
 	return inv
 }
 

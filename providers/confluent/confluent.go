@@ -401,13 +401,13 @@ func (w wireInvitation) invitation(now time.Time) (providers.Invitation, error) 
 	if w.User != nil {
 		inv.UserID = w.User.ID
 	}
-	inv.Status = Status(w.Status, inv.ExpiresAt, now)
+	inv.Status = Status(w.Status)
 	return inv, nil
 }
 
 // Status maps an INVITE_STATUS_* value to the normalised status (iam.Status).
-func Status(raw string, expiresAt, now time.Time) providers.Status {
-	return iam.Status(raw, expiresAt, now)
+func Status(raw string) providers.Status {
+	return iam.Status(raw)
 }
 
 func parseTime(s string) (time.Time, error) {

@@ -11,21 +11,18 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/invitesync/invitesync/providers"
 )
 
 // Status maps an INVITE_STATUS_* value to the normalised status. The set
-// is an extensible enum: anything else is unknown, never acted on. A SENT
-// invitation past expires_at is expired even if the server has not flipped
-// it yet.
-func Status(raw string, expiresAt, now time.Time) providers.Status {
+// is an extensible enum: anything else is unknown, never acted on. The API
+// has its own EXPIRED value, so a SENT invitation is pending whatever
+// expires_at says by our clock: a skewed clock must not re-create it on
+// every run.
+func Status(raw string) providers.Status {
 	switch raw {
 	case "INVITE_STATUS_SENT", "INVITE_STATUS_STAGED":
-		if !expiresAt.IsZero() && now.After(expiresAt) {
-			return providers.StatusExpired
-		}
 		return providers.StatusPending
 	case "INVITE_STATUS_ACCEPTED":
 		return providers.StatusAccepted
