@@ -27,7 +27,7 @@ func TestTimestampCheck(t *testing.T) {
 		want Status
 		says string
 	}{
-		{"plausible", []providers.Invitation{pending(now.Add(-time.Hour), now.Add(71 * time.Hour))}, OK, "plausible"},
+		{"plausible", []providers.Invitation{pending(now.Add(-time.Hour), now.Add(71*time.Hour))}, OK, "plausible"},
 		{"milliseconds read as seconds (year 58000)", []providers.Invitation{pending(now, time.UnixMilli(now.UnixMilli()*1000))}, Fail, "implausible"},
 		{"seconds read as milliseconds (1970)", []providers.Invitation{pending(time.UnixMilli(now.Unix()), now.Add(time.Hour))}, Fail, "created 1970"},
 		{"no expiry on a pending one", []providers.Invitation{pending(now, time.Time{})}, Warn, "without an expiry"},
