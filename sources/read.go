@@ -32,9 +32,9 @@ const (
 	MaxCSVBytes      = 256 << 20 // CSV file size
 	MaxLineBytes     = 1 << 20   // one CSV line
 	MaxXLSXBytes     = 128 << 20 // XLSX file size (compressed)
-	MaxXLSXUnzipped  = 1 << 30   // all parts of an XLSX, uncompressed (excelize UnzipSizeLimit)
-	MaxXLSXInMemory  = 128 << 20 // parts excelize keeps in memory (all but the big sheets), uncompressed
-	XLSXSheetInMem   = 16 << 20  // a sheet or string table above this is unzipped to a temp file (UnzipXMLSizeLimit)
+	MaxXLSXUnzipped  = 1 << 30   // all parts of an XLSX, uncompressed
+	MaxXLSXInMemory  = 128 << 20 // all parts but the big sheets and string table, uncompressed (a cap on what any part may make us hold)
+	XLSXSheetInMem   = 16 << 20  // a sheet or string table above this counts as big: sheets are streamed, the string table's text is capped on its own
 	MaxXLSXParts     = 10000     // zip entries
 	MaxYAMLBytes     = 16 << 20  // YAML is parsed whole: keep it modest
 	MaxYAMLNodes     = 2_000_000 // YAML nodes after alias expansion

@@ -362,3 +362,28 @@ func TestMapHintQuotes(t *testing.T) {
 		t.Errorf("mapHint = %s, want %s", got, want)
 	}
 }
+
+// List items a spreadsheet would run as formulas are refused like such an
+// email, so whatever validates can be written back (and opened) safely.
+func TestFormulaListItems(t *testing.T) {
+	g := grid{
+		{"email", "org_roles", "service_roles", "groups"},
+		{"ada@example.com", "org_member;@admin", "", "g-1;=cmd|' /C calc'!A0"},
+		{"bob@example.com", "", "/link=-role;+link=r", "dash -;g"},
+	}
+	want := []string{
+		`2:org_roles: org_roles item "@admin": it starts with "@", which a spreadsheet runs as a formula`,
+		`2:groups: groups item "=cmd|' /C calc'!A0": it starts with "=", which a spreadsheet runs as a formula`,
+		`3:service_roles: service role "/link=-role": it starts with "-", which a spreadsheet runs as a formula`,
+		`3:service_roles: service role "+link=r": it starts with "+", which a spreadsheet runs as a formula`,
+	}
+	for _, format := range formats {
+		t.Run(format, func(t *testing.T) {
+			path := writeGrid(t, t.TempDir(), format, g)
+			_, err := ReadFile(path, ReadOptions{})
+			if got := brief(t, err); !slices.Equal(got, want) {
+				t.Fatalf("got %q\nwant %q", got, want)
+			}
+		})
+	}
+}

@@ -411,8 +411,18 @@ func (v *validator) row(r *rawRow) {
 		}
 	}
 
+	// A list item a spreadsheet would run as a formula is no group or role
+	// name: refused, as WriteFile refuses to write one.
+	formulas := func(c int, items []string) []string {
+		for _, it := range items {
+			if msg := formulaStart(it); msg != "" {
+				at(c, "%s item %q: %s", Columns[c], clip(it), msg)
+			}
+		}
+		return items
+	}
 	if usable(colOrgRoles) {
-		lists.orgRoles = listOf(&r.cells[colOrgRoles])
+		lists.orgRoles = formulas(colOrgRoles, listOf(&r.cells[colOrgRoles]))
 	}
 
 	if usable(colServiceRoles) {
@@ -424,6 +434,10 @@ func (v *validator) row(r *rawRow) {
 				at(colServiceRoles, "service role %q must be SERVICE_DEFINITION_LINK=ROLE", clip(item))
 				continue
 			}
+			if msg := formulaStart(link) + formulaStart(role); msg != "" {
+				at(colServiceRoles, "service role %q: %s", clip(item), msg)
+				continue
+			}
 			sr := ServiceRole{Link: link, Role: role}
 			if seenRoles.add(sr, lists.serviceRoles) {
 				lists.serviceRoles = append(lists.serviceRoles, sr)
@@ -432,7 +446,7 @@ func (v *validator) row(r *rawRow) {
 	}
 
 	if usable(colGroups) {
-		lists.groups = listOf(&r.cells[colGroups])
+		lists.groups = formulas(colGroups, listOf(&r.cells[colGroups]))
 		if n := len(lists.groups); n > MaxGroups {
 			at(colGroups, "%d groups; at most %d allowed", n, MaxGroups)
 		}
