@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -81,7 +82,7 @@ func newFleetCmd(c *cli) *cobra.Command {
 			"      ledger: ledgers/vmware.jsonl",
 		Annotations: map[string]string{"credentials": "yes", "exitcodes": "yes"},
 		Args:        noArgs,
-		RunE: c.action(func(ctx context.Context, cmd *cobra.Command, _ []string) (int, error) {
+		RunE: c.action(func(ctx context.Context, _ *cobra.Command, _ []string) (int, error) {
 			if config == "" {
 				return exitInvalid, usageErrorf("--config is required (a file with a targets: list)")
 			}
@@ -92,8 +93,8 @@ func newFleetCmd(c *cli) *cobra.Command {
 			if targets, err = selectTargets(targets, only); err != nil {
 				return exitInvalid, err
 			}
-			if !cmd.Flags().Changed("parallel") && cfgParallel > 0 {
-				parallel = cfgParallel
+			if parallel == 0 {
+				parallel = cmp.Or(cfgParallel, defaultParallel)
 			}
 			if parallel < 1 {
 				return exitInvalid, usageErrorf("--parallel %d: want at least 1", parallel)
@@ -103,7 +104,7 @@ func newFleetCmd(c *cli) *cobra.Command {
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&config, "config", "", "fleet file: parallel, defaults and a targets: list")
-	fs.IntVar(&parallel, "parallel", defaultParallel, "targets run at once (default: the config's parallel, else 4)")
+	fs.IntVar(&parallel, "parallel", 0, fmt.Sprintf("targets run at once (default: the file's parallel:, else %d)", defaultParallel))
 	fs.StringVar(&only, "only", "", "run only these targets (comma-separated names)")
 	registerCompletions(cmd)
 	return cmd

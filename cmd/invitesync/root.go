@@ -48,6 +48,8 @@ func (c *cli) action(f func(ctx context.Context, cmd *cobra.Command, args []stri
 
 // newRoot builds the command tree.
 func newRoot(c *cli) *cobra.Command {
+	// Commands are listed in the order of a first run, not alphabetically.
+	cobra.EnableCommandSorting = false
 	var showVersion bool
 	root := &cobra.Command{
 		Use:   "invitesync",
@@ -100,7 +102,11 @@ func newRoot(c *cli) *cobra.Command {
 			}),
 		},
 	)
+	root.InitDefaultCompletionCmd()
 	for _, sub := range root.Commands() {
+		if sub.Name() == "completion" {
+			sub.Short = "print a shell completion script: bash, zsh, fish or powershell"
+		}
 		sub.SilenceErrors, sub.SilenceUsage = true, true
 		// pflag says here when a deprecated alias is used.
 		sub.Flags().SetOutput(c.stderr)
@@ -201,12 +207,12 @@ func reparseArgs(fs *pflag.FlagSet, args []string) []string {
 func renderHelp(cmd *cobra.Command, w io.Writer) error {
 	var b strings.Builder
 	if cmd.Long != "" {
-		b.WriteString(cmd.Long + "\n\n")
+		b.WriteString(strings.TrimSpace(cmd.Long) + "\n\n")
 	} else if cmd.Short != "" {
 		b.WriteString(strings.ToUpper(cmd.Short[:1]) + cmd.Short[1:] + ".\n\n")
 	}
 	b.WriteString("Usage:\n")
-	if cmd.Runnable() {
+	if cmd.Runnable() && !cmd.HasAvailableSubCommands() {
 		use := cmd.UseLine()
 		if !strings.Contains(use, "[flags]") && cmd.HasAvailableFlags() {
 			use += " [flags]"
@@ -224,6 +230,9 @@ func renderHelp(cmd *cobra.Command, w io.Writer) error {
 					fmt.Fprintf(&b, "  %-11s %s\n", s.Name(), s.Short)
 					listed[s.Name()] = true
 				}
+			}
+			if g.ID == cmdGroupTools && cmd == cmd.Root() {
+				fmt.Fprintf(&b, "  %-11s %s\n", "help", "a command's help: invitesync help COMMAND")
 			}
 		}
 		var rest []string
@@ -247,7 +256,7 @@ func renderHelp(cmd *cobra.Command, w io.Writer) error {
 		b.WriteString("\n" + exitCodesHelp + "\n")
 	}
 	if cmd.HasAvailableSubCommands() {
-		fmt.Fprintf(&b, "\nRun '%s help COMMAND' (or COMMAND -h) for a command's flags.\n", cmd.CommandPath())
+		fmt.Fprintf(&b, "\nRun '%s COMMAND -h' for a command's flags.\n", cmd.CommandPath())
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
