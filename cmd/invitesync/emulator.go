@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/spf13/pflag"
 
 	"github.com/invitesync/invitesync/providers/emulator"
 )
@@ -21,7 +21,7 @@ import (
 // SIGTERM), then shuts down gracefully and saves --state. The first stdout
 // line is "listening on http://HOST:PORT"; scripts wait for it.
 func runEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
-	flags := flag.NewFlagSet("emulator", flag.ContinueOnError)
+	flags := pflag.NewFlagSet("emulator", pflag.ContinueOnError)
 	flags.SetOutput(io.Discard) // the parse error is returned (and printed once by run)
 	flags.Usage = func() {
 		fmt.Fprintln(stderr, "usage: invitesync emulator [--listen 127.0.0.1:8787] [--seed FILE] [--state FILE] [--rate R --burst B]\n"+
@@ -61,15 +61,41 @@ func runEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) (
 	flags.StringVar(&cfg.CSPRefreshToken, "csp-refresh-token", emulator.DefaultCSPRefreshToken, "CSP API (refresh) token accepted")
 	flags.StringVar(&cfg.CSPPrincipal, "csp-principal", emulator.DefaultCSPPrincipal, "CSP user the token belongs to (invitedByUsername)")
 	flags.DurationVar(&cspTokenTTL, "csp-token-ttl", emulator.DefaultCSPTokenTTL, "lifetime of a CSP access token")
+	flags.StringSliceVar(&cfg.CSP.Orgs, "csp-orgs", nil, "CSP orgs that exist besides seeded ones; once any is declared, others answer 404 (default: any org while none is declared)")
+	flags.BoolVar(&cfg.CSP.AnyOrg, "csp-any-org", false, "every CSP orgId exists on first use, declared or not")
+	flags.BoolVar(&cfg.CSP.Duplicate409, "csp-duplicate-409", false, "a CSP re-invite of a pending user or a member answers 409 and applies nothing (default: 202, as VMware's tooling saw)")
+	flags.BoolVar(&cfg.CSP.HideRedeemed, "csp-hide-redeemed", false, "the CSP invitation list leaves REDEEMED invitations out")
+	flags.BoolVar(&cfg.CSP.ExpirySeconds, "csp-expiry-seconds", false, "CSP expirationTime in epoch seconds (default milliseconds)")
+	flags.BoolVar(&cfg.CSP.FillInvitedBy, "csp-fill-invited-by", false, "CSP invitedByUsername is the token's user whatever invitedBy says (default: echoes invitedBy)")
+	flags.BoolVar(&cfg.CSP.IgnoreExpiryDays, "csp-ignore-expiry-days", false, "CSP ignores invitationExpirationInDays (every invitation lasts 7 days)")
+	flags.IntVar(&cfg.CSP.MaxUsernames, "csp-max-usernames", 0, "CSP refuses invites naming more usernames as too large (0 = no cap, as documented)")
+	flags.BoolVar(&cfg.CSP.BatchTooLarge413, "csp-batch-too-large-413", false, "that refusal is 413 (default 400 with a message)")
+	flags.StringSliceVar(&cfg.CSP.RefusedDomains, "csp-refused-domains", nil, "CSP refuses usernames in these domains with 400, failing their whole invite call")
+	flags.BoolVar(&cfg.CSP.UsersPageStartIsPage, "csp-users-page-start-is-page", false, "the CSP org users list's pageStart counts pages (default: items, as documented)")
+	flags.BoolVar(&cfg.CSP.UsersNoNextLink, "csp-users-no-next-link", false, "CSP org users pages carry no nextLink")
+	flags.IntVar(&cfg.CSP.UsersPageMax, "csp-users-page-max", 0, "most CSP org users per page (default 200, the documented maximum)")
+	flags.StringVar(&cfg.Confluent.EmailFilter, "confluent-email-filter", emulator.ConfluentEmailExact, "how the invitations list's email filter matches: exact (documented) or fold (ignores case)")
+	flags.StringVar(&cfg.Confluent.Duplicate, "confluent-duplicate", emulator.ConfluentDuplicate409, "a create for someone pending: 409 (with Location) or 201 (a second invitation); undocumented")
+	flags.StringVar(&cfg.Confluent.SecondKey, "confluent-second-key", "", "a second Cloud API key, reaching a second org behind the same host")
+	flags.StringVar(&cfg.Confluent.SecondSecret, "confluent-second-secret", "", "the second key's secret")
+	flags.StringVar(&cfg.Confluent.SecondPrincipal, "confluent-second-principal", emulator.DefaultConfluentSecondPrincipal, "user id owning the second key")
 	flags.StringVar(&cfg.AzureToken, "azure-token", emulator.DefaultAzureToken, "Azure bearer token accepted")
+	flags.StringVar(&cfg.Azure.NextToken, "azure-next-token", emulator.AzureNextPageToken, "how metadata.next maps to searchFilters.pageToken: page_token, link (the whole next link) or token (next is the bare token)")
+	flags.StringVar(&cfg.Azure.Duplicate, "azure-duplicate", emulator.AzureDupConflict, "a create for someone pending or a member: conflict (409, ARM default error), badrequest (400) or legacy (409 InvitationAlreadyExists)")
+	flags.StringVar(&cfg.Azure.Timestamps, "azure-timestamps", emulator.AzureTimesRFC3339, "rfc3339, or mixed (other forms, and some that are no date)")
+	flags.StringSliceVar(&cfg.Azure.Orgs, "azure-orgs", nil, "the only Azure organizations that exist (sub/rg/org,...), others answer 404 (default: any, on first use)")
 	flags.IntVar(&cfg.PageSizeMax, "page-size-max", 0, "lower the paged lists' maximum page size (default: each API's real maximum, 100)")
 	flags.StringVar(&logLevel, "log-level", "info", "debug logs one line per request")
 	flags.StringVar(&logFormat, "log-format", "", "console or json (default: console on a terminal, json otherwise)")
+	if describe, ok := ctx.Value(describeFlagsKey{}).(func(*pflag.FlagSet)); ok {
+		describe(flags) // the cobra command's help and completion
+		return exitOK, nil
+	}
 	if err := flags.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK, nil
+		if errors.Is(err, pflag.ErrHelp) {
+			return exitOK, renderFlagsHelp(flags, "invitesync emulator", stdout)
 		}
-		return exitInvalid, withCode(exitInvalid, err)
+		return exitInvalid, withCode(exitInvalid, fmt.Errorf("%w%s", err, unknownFlagHint(flags, err)))
 	}
 	if flags.NArg() > 0 {
 		flags.Usage()
