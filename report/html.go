@@ -37,7 +37,7 @@ var htmlKinds = []struct{ name, color string }{
 	{"leave", "#6e7781"},
 	{"unmanaged", "#8250df"},
 	{"failed", "#a40e26"},
-	{"unknown", "#9a6700"},
+	{"unknown", "#7d4e00"},
 	{"unsupported", "#0969da"},
 }
 
@@ -56,8 +56,8 @@ const (
 
 // Chart geometry, in SVG user units.
 const (
-	chartLabelW = 110
-	chartBarMax = 410
+	chartLabelW = 125
+	chartBarMax = 395
 	chartRowH   = 30
 	chartBarH   = 20
 )
