@@ -190,7 +190,7 @@ func Run(ctx context.Context, p providers.Provider, rec *Recorder, opts Options)
 		add("organization", OK, "%s (named by the upstream; --provider %s %s)", id.Org, p.Name(), p.Organization())
 	}
 
-	rep.Checks = append(rep.Checks, permission(ctx, p, rec, err, listErr))
+	rep.Checks = append(rep.Checks, permission(ctx, p, rec, id, err, listErr))
 	if listErr == nil && err == nil {
 		rep.Checks = append(rep.Checks, statusCheck(invs), timestampCheck(invs, opts.Now))
 	} else {
@@ -210,13 +210,40 @@ type PermissionChecker interface {
 	CheckPermissions(ctx context.Context) (detail string, err error)
 }
 
-func permission(ctx context.Context, p providers.Provider, rec *Recorder, whoErr, listErr error) Result {
+func permission(ctx context.Context, p providers.Provider, rec *Recorder, id providers.Identity, whoErr, listErr error) Result {
 	if pc, ok := p.(PermissionChecker); ok && whoErr == nil {
 		detail, err := pc.CheckPermissions(ctx)
 		if err != nil {
 			return res("permission", Fail, "%v", err)
 		}
 		return res("permission", OK, "%s", detail)
+	}
+	// Where the provider reads roles, the principal's own say what it may do.
+	if acc, ok := p.(providers.Access); ok && p.Capabilities().Access && whoErr == nil && listErr == nil && id.Principal != "" {
+		person := providers.Person{UserID: id.Principal}
+		if strings.Contains(id.Principal, "@") {
+			person = providers.Person{Email: id.Principal}
+		}
+		grants, err := acc.ListAccess(ctx, []providers.Person{person})
+		switch {
+		case err != nil && providers.StatusCode(err) == http.StatusForbidden:
+			return res("permission", Fail, "%s may not read role bindings (HTTP 403): it is not an organization admin: %v", id.Principal, err)
+		case err != nil:
+			return res("permission", Warn, "the roles of %s could not be read: %v", id.Principal, err)
+		}
+		var roles []string
+		seen := map[string]bool{}
+		for _, g := range grants {
+			if !seen[g.Role] {
+				seen[g.Role] = true
+				roles = append(roles, g.Role)
+			}
+		}
+		sort.Strings(roles)
+		if len(roles) == 0 {
+			return res("permission", Warn, "the API lists no role for %s: creates may be refused (an organization admin is needed)", id.Principal)
+		}
+		return res("permission", OK, "%s holds %s", id.Principal, clip(strings.Join(roles, ", "), 200))
 	}
 	for _, a := range rec.since(0) {
 		if a.status == http.StatusForbidden {
