@@ -74,9 +74,13 @@ type answer struct {
 	status       int
 }
 
-// rateHeaders are the headers the check reports (lower case).
+// Confluent documents X-RateLimit-* (reset in relative seconds) and
+// Retry-After; ARM reports what remains per subscription, globally and per
+// tenant in x-ms-ratelimit-remaining-*.
 var rateHeaders = []string{"x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset", "retry-after",
-	"x-ms-ratelimit-remaining-subscription-reads", "x-ms-ratelimit-remaining-subscription-writes"}
+	"x-ms-ratelimit-remaining-subscription-reads", "x-ms-ratelimit-remaining-subscription-writes",
+	"x-ms-ratelimit-remaining-subscription-global-reads", "x-ms-ratelimit-remaining-subscription-global-writes",
+	"x-ms-ratelimit-remaining-tenant-reads", "x-ms-ratelimit-remaining-tenant-writes"}
 
 // OnResponse is the providers.Config.OnResponse hook.
 func (r *Recorder) OnResponse(method, path string, status int, h http.Header, _ []byte) {
