@@ -540,9 +540,7 @@ func (r *runner) unknown(i int, err error) {
 	a.Status = StatusUnknown
 	a.Error = fmt.Sprintf("%s (it may have taken effect upstream; it is not sent again blindly: the next plan shows whether it did): %v", OutcomeUnknown, err)
 	r.record(a, true)
-	r.mu.Lock()
-	r.unanswered = 0
-	r.mu.Unlock()
+	r.count(err)
 	r.progress(1, false)
 }
 
@@ -621,20 +619,25 @@ func (r *runner) finish(i int, err error) {
 		a.Error = ""
 	}
 	r.record(a, err != nil)
-	r.mu.Lock()
-	switch {
-	case err != nil && unanswered(err):
-		r.unanswered++
-		if r.opts.MaxUnanswered > 0 && r.unanswered >= r.opts.MaxUnanswered && !r.gone {
-			r.gone = true
-			r.opts.Logger.Error().Int("unanswered", r.unanswered).
-				Msg("the upstream stopped answering: no further action starts; the rest are reported skipped")
-		}
-	default:
-		r.unanswered = 0 // it answered
-	}
-	r.mu.Unlock()
+	r.count(err)
 	r.progress(1, false)
+}
+
+// count tracks actions in a row that got no answer at all: at
+// MaxUnanswered the upstream is taken to be gone and nothing more starts.
+func (r *runner) count(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err == nil || !unanswered(err) {
+		r.unanswered = 0 // it answered
+		return
+	}
+	r.unanswered++
+	if r.opts.MaxUnanswered > 0 && r.unanswered >= r.opts.MaxUnanswered && !r.gone {
+		r.gone = true
+		r.opts.Logger.Error().Int("unanswered", r.unanswered).
+			Msg("the upstream stopped answering: no further action starts; the rest are reported skipped")
+	}
 }
 
 // record logs a finished action.

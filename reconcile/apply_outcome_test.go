@@ -62,8 +62,13 @@ func outcomeCounts(t *testing.T, res *Result) map[string]int {
 	n := map[string]int{}
 	for _, a := range res.Actions {
 		switch {
-		case a.Status == StatusFailed && strings.HasPrefix(a.Error, OutcomeUnknown):
+		case a.Status == StatusUnknown:
+			if !strings.HasPrefix(a.Error, OutcomeUnknown) {
+				t.Errorf("%s: unknown outcome without saying so: %q", a.Email, a.Error)
+			}
 			n["unknown"]++
+		case a.Status == StatusFailed && strings.HasPrefix(a.Error, OutcomeUnknown):
+			t.Errorf("%s: failed but says %q: an unknown outcome is its own status", a.Email, a.Error)
 		default:
 			n[string(a.Status)]++
 		}

@@ -164,8 +164,12 @@ func TestApplyConfluentSample(t *testing.T) {
 	if len(progress) != 11 || progress[10] != 11 {
 		t.Errorf("progress calls = %v", progress)
 	}
-	if n := len(ledger.Entries()); n != 10 {
-		t.Errorf("ledger entries = %d, want 10 (8 creates, 2 reinvites)", n)
+	kinds := map[string]int{}
+	for _, e := range ledger.Entries() {
+		kinds[e.Kind]++
+	}
+	if kinds[KindInvitation] != 10 || kinds[KindIntent] != 10 || len(ledger.Intents()) != 0 {
+		t.Errorf("ledger entries by kind = %v (open intents %d), want 10 intents each resolved by its invitation (8 creates, 2 reinvites)", kinds, len(ledger.Intents()))
 	}
 
 	st := srv.Stats()
@@ -259,13 +263,6 @@ func TestApplyRecordsFailuresAndSkipsUnsupported(t *testing.T) {
 	}
 	if s := Summarize(res.Actions); s.Failed != 1 || s.Unsupported != 1 {
 		t.Errorf("summary = %+v", s)
-	}
-
-	// A plan for another provider or org is refused outright.
-	other := *plan
-	other.Organization = "elsewhere"
-	if _, err := Apply(context.Background(), p, &other, ApplyOptions{}); err == nil {
-		t.Error("plan for another organization applied")
 	}
 }
 
@@ -506,9 +503,10 @@ func TestApplyCSPBatches(t *testing.T) {
 		}
 	}
 	st := srv.Stats()
-	// 26 identical invites (25 new + cy) in 2 calls of <= 20, bob's in 1.
-	if got := st.ByRoute["POST /csp/gateway/am/api/orgs/{orgId}/invitations"] - before.ByRoute["POST /csp/gateway/am/api/orgs/{orgId}/invitations"]; got != 3 {
-		t.Errorf("invite calls = %d, want 3", got)
+	// 26 identical invites (25 new + cy) in one call (the batch starts
+	// large), bob's in another.
+	if got := st.ByRoute["POST /csp/gateway/am/api/orgs/{orgId}/invitations"] - before.ByRoute["POST /csp/gateway/am/api/orgs/{orgId}/invitations"]; got != 2 {
+		t.Errorf("invite calls = %d, want 2", got)
 	}
 	if st.DuplicateCreates != 0 {
 		t.Errorf("duplicate_creates = %d", st.DuplicateCreates)

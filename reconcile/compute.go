@@ -14,7 +14,7 @@ import (
 )
 
 // PlanVersion is the version of the Plan format this build writes and reads.
-const PlanVersion = 1
+const PlanVersion = 2
 
 // DefaultMaxRevoke is the revoke guard when Options.MaxRevoke is empty.
 const DefaultMaxRevoke = "10%"
@@ -51,15 +51,22 @@ type Options struct {
 // invitations than Options.MaxRevoke allows. Compute returns the plan with
 // it so the refusal can be reported; nothing may be applied.
 type GuardError struct {
-	Revokes   int    // revokes the plan would run
-	Limit     int    // what MaxRevoke allows
-	Pending   int    // current pending invitations the percentage is of
+	Revokes   int    // removals the plan would run
+	Limit     int    // what the setting allows
+	Pending   int    // what the percentage is of
 	MaxRevoke string // the setting, as given
+	// Flag, Noun and Base name the guard: "" = --max-revoke over pending
+	// invitations; also --max-revoke over roles held, --max-remove over members.
+	Flag, Noun, Base string
 }
 
 func (e *GuardError) Error() string {
-	return fmt.Sprintf("the plan would revoke %d pending invitations (reinvites revoke first), over --max-revoke %s (limit %d of %d pending); check the roster, or raise --max-revoke if this is intended",
-		e.Revokes, e.MaxRevoke, e.Limit, e.Pending)
+	if e.Flag == "" {
+		return fmt.Sprintf("the plan would revoke %d pending invitations (reinvites revoke first), over --max-revoke %s (limit %d of %d pending); check the roster, or raise --max-revoke if this is intended",
+			e.Revokes, e.MaxRevoke, e.Limit, e.Pending)
+	}
+	return fmt.Sprintf("the plan would remove %d %s, over %s %s (limit %d of %d %s); check the roster, or raise %s if this is intended",
+		e.Revokes, e.Noun, e.Flag, e.MaxRevoke, e.Limit, e.Pending, e.Base, e.Flag)
 }
 
 // RevokeLimit is a parsed --max-revoke value.
@@ -342,7 +349,7 @@ func listedAgain(invs []*providers.Invitation, inv *providers.Invitation) bool {
 
 // opRank orders one email's actions: what is done to the person, then
 // cleanups, then what is left.
-var opRank = map[Op]int{OpCreate: 0, OpReinvite: 1, OpRevoke: 2, OpLeave: 3}
+var opRank = map[Op]int{OpCreate: 0, OpReinvite: 1, OpRevoke: 2, OpGrant: 3, OpUngrant: 4, OpRemoveMember: 5, OpLeave: 6}
 
 func byOpThenID(a, b Action) int {
 	return cmp.Or(cmp.Compare(opRank[a.Op], opRank[b.Op]), cmp.Compare(a.InvitationID, b.InvitationID))
@@ -551,7 +558,8 @@ func (c *computer) unsupportedRevoke(a *Action) {
 
 // differences lists, in words, the compared attributes where the member and
 // the invitation differ. Only attributes the provider sets are compared; an
-// empty member auth type means the upstream default and is not compared.
+// empty member auth type or org role list means the upstream default and is
+// not compared.
 // Expiry is a create-time setting, never compared.
 func (c *computer) differences(m *sources.Member, inv *providers.Invitation) []string {
 	caps := c.opts.Capabilities
@@ -559,7 +567,9 @@ func (c *computer) differences(m *sources.Member, inv *providers.Invitation) []s
 	if caps.AuthType && m.AuthType != "" && !strings.EqualFold(m.AuthType, inv.AuthType) {
 		out = append(out, "auth type differs: "+orNone(inv.AuthType)+" -> "+strings.ToUpper(m.AuthType))
 	}
-	if caps.OrgRoles {
+	// No org roles in the roster means the upstream's default (CSP sends
+	// org_member), as an empty auth type does: not compared.
+	if caps.OrgRoles && len(m.OrgRoles) > 0 {
 		if d := setDiff(m.OrgRoles, inv.OrgRoles); d != "" {
 			out = append(out, "org roles differ: "+d)
 		}

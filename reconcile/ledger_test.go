@@ -52,12 +52,12 @@ func TestLedger(t *testing.T) {
 		want bool
 	}{
 		{providers.Invitation{ID: "i-1", Email: "ada@example.com"}, true},
-		{providers.Invitation{ID: "i-1", Email: "someone@example.com"}, true}, // by id
-		{providers.Invitation{ID: "i-2", Email: "ada@example.com"}, false},    // ada's entry has an id: another id is not ours
-		{providers.Invitation{ID: "x-9", Email: "bob@example.com"}, false}, // id-less entry: no upstream time to match, not ours
-		{providers.Invitation{ID: "x-9", Email: "bob@example.com", CreatedAt: now.Add(-time.Minute)}, true}, // the upstream's own time again
+		{providers.Invitation{ID: "i-1", Email: "someone@example.com"}, true},                                    // by id
+		{providers.Invitation{ID: "i-2", Email: "ada@example.com"}, false},                                       // ada's entry has an id: another id is not ours
+		{providers.Invitation{ID: "x-9", Email: "bob@example.com"}, false},                                       // id-less entry: no upstream time to match, not ours
+		{providers.Invitation{ID: "x-9", Email: "bob@example.com", CreatedAt: now.Add(-time.Minute)}, true},      // the upstream's own time again
 		{providers.Invitation{ID: "x-9", Email: "bob@example.com", CreatedAt: now.Add(-2 * time.Minute)}, false}, // another time: someone else's, however our clock runs
-		{providers.Invitation{ID: "c-1", Email: "cy@example.com"}, false},                                 // another provider's entry
+		{providers.Invitation{ID: "c-1", Email: "cy@example.com"}, false},                                        // another provider's entry
 		{providers.Invitation{ID: "", Email: "nobody@example.com"}, false},
 	} {
 		if got := l.Owns(tc.inv); got != tc.want {

@@ -46,8 +46,14 @@ func (e *LockedError) Error() string {
 		e.Path, e.Holder.PID, e.Holder.Host, e.Holder.StartedAt.Format(time.RFC3339))
 }
 
-// LockDir is where the per-org locks of this machine live.
-func LockDir() string { return filepath.Join(os.TempDir(), "invitesync-locks") }
+// LockDir is where the per-org locks of this machine live:
+// $INVITESYNC_LOCK_DIR, else invitesync-locks in the temporary directory.
+func LockDir() string {
+	if d := os.Getenv("INVITESYNC_LOCK_DIR"); d != "" {
+		return d
+	}
+	return filepath.Join(os.TempDir(), "invitesync-locks")
+}
 
 // LockPaths are the locks a run against provider's org takes: one keyed by
 // the org's canonical identity (so every run on this machine against that

@@ -1,6 +1,8 @@
 package reconcile
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,7 +16,11 @@ func SavePlan(path string, p *Plan) (err error) {
 	if p == nil {
 		return errors.New("save plan: no plan")
 	}
-	data, err := json.MarshalIndent(p, "", "  ")
+	sealed := *p
+	if sealed.Digest, err = planDigest(&sealed); err != nil {
+		return fmt.Errorf("save plan: %w", err)
+	}
+	data, err := json.MarshalIndent(&sealed, "", "  ")
 	if err != nil {
 		return fmt.Errorf("save plan: %w", err)
 	}
@@ -74,12 +80,22 @@ func LoadPlan(path string) (*Plan, error) {
 	if err := json.Unmarshal(data, &p); err != nil {
 		return nil, fmt.Errorf("load plan %s: %w", path, err)
 	}
+	want, err := planDigest(&p)
+	if err != nil {
+		return nil, fmt.Errorf("load plan %s: %w", path, err)
+	}
+	if p.Digest != want {
+		return nil, &TamperedError{Path: path}
+	}
 	if p.Provider == "" {
 		return nil, fmt.Errorf("load plan %s: no provider recorded", path)
 	}
+	if p.Organization == "" || p.RosterDigest == "" {
+		return nil, fmt.Errorf("load plan %s: no organization or roster digest recorded", path)
+	}
 	for i, a := range p.Actions {
 		switch a.Op {
-		case OpCreate, OpReinvite, OpRevoke, OpLeave:
+		case OpCreate, OpReinvite, OpRevoke, OpLeave, OpGrant, OpUngrant, OpRemoveMember:
 		default:
 			return nil, fmt.Errorf("load plan %s: action %d: unknown op %q", path, i+1, a.Op)
 		}
@@ -94,4 +110,22 @@ func LoadPlan(path string) (*Plan, error) {
 		}
 	}
 	return &p, nil
+}
+
+// TamperedError says a saved plan's content does not match its digest.
+type TamperedError struct{ Path string }
+
+func (e *TamperedError) Error() string {
+	return fmt.Sprintf("plan %s was edited after it was written (its digest does not match its content): make a new plan and review it", e.Path)
+}
+
+// planDigest is the sha256 of p's compact JSON with Digest empty.
+func planDigest(p *Plan) (string, error) {
+	c := *p
+	c.Digest = ""
+	h := sha256.New()
+	if err := json.NewEncoder(h).Encode(&c); err != nil {
+		return "", err
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }

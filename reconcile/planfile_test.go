@@ -47,6 +47,10 @@ func TestSaveLoadPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if got.Digest == "" {
+		t.Fatal("the saved plan carries no digest")
+	}
+	got.Digest = ""
 	// Compare through JSON: times lose their monotonic reading on the way.
 	a, _ := json.Marshal(plan)
 	b, _ := json.Marshal(got)
@@ -70,19 +74,35 @@ func TestLoadPlanRefuses(t *testing.T) {
 		}
 		return p
 	}
+	// sealed writes a plan as SavePlan does (with its digest), so the
+	// checks behind the seal are reached.
+	sealed := func(name string, p Plan) string {
+		p.Version = PlanVersion
+		path := filepath.Join(dir, name)
+		if err := SavePlan(path, &p); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	base := Plan{Provider: "confluent", Organization: "org-1", RosterDigest: "sha256:00"}
+	with := func(edit func(*Plan)) Plan { p := base; edit(&p); return p }
 	for _, tc := range []struct {
-		name, body, want string
+		name, path, want string
 	}{
-		{"future.json", `{"version": 2, "provider": "confluent", "actions": []}`, "version 2 is not supported"},
-		{"noversion.json", `{"provider": "confluent"}`, "no version"},
-		{"roster.csv", "email\nada@example.com\n", "not a plan file"},
-		{"noprovider.json", `{"version": 1, "actions": []}`, "no provider"},
-		{"badop.json", `{"version": 1, "provider": "confluent", "actions": [{"op": "delete", "email": "a@b.c"}]}`, `unknown op "delete"`},
-		{"nomember.json", `{"version": 1, "provider": "confluent", "actions": [{"op": "create", "email": "a@b.c"}]}`, "no member"},
-		{"nocurrent.json", `{"version": 1, "provider": "confluent", "actions": [{"op": "revoke", "email": "a@b.c"}]}`, "no current invitation"},
+		{"future", write("future.json", `{"version": 3, "provider": "confluent", "actions": []}`), "version 3 is not supported"},
+		{"old", write("old.json", `{"version": 1, "provider": "confluent", "actions": []}`), "version 1 is not supported"},
+		{"noversion", write("noversion.json", `{"provider": "confluent"}`), "no version"},
+		{"roster", write("roster.csv", "email\nada@example.com\n"), "not a plan file"},
+		{"unsealed", write("unsealed.json", `{"version": 2, "provider": "confluent", "organization": "o", "roster_digest": "sha256:00", "actions": []}`), "was edited after it was written"},
+		{"noprovider", sealed("noprovider.json", with(func(p *Plan) { p.Provider = "" })), "no provider"},
+		{"noorg", sealed("noorg.json", with(func(p *Plan) { p.Organization = "" })), "no organization or roster digest"},
+		{"nodigest", sealed("nodigest.json", with(func(p *Plan) { p.RosterDigest = "" })), "no organization or roster digest"},
+		{"badop", sealed("badop.json", with(func(p *Plan) { p.Actions = []Action{{Op: "delete", Email: "a@b.c"}} })), `unknown op "delete"`},
+		{"nomember", sealed("nomember.json", with(func(p *Plan) { p.Actions = []Action{{Op: OpCreate, Email: "a@b.c"}} })), "no member"},
+		{"nocurrent", sealed("nocurrent.json", with(func(p *Plan) { p.Actions = []Action{{Op: OpRevoke, Email: "a@b.c"}} })), "no current invitation"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := LoadPlan(write(tc.name, tc.body))
+			_, err := LoadPlan(tc.path)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("err = %v; want it to say %q", err, tc.want)
 			}
@@ -90,6 +110,30 @@ func TestLoadPlanRefuses(t *testing.T) {
 	}
 	if _, err := LoadPlan(filepath.Join(dir, "missing.json")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: err = %v", err)
+	}
+}
+
+// Any edit of a saved plan's content breaks its seal.
+func TestLoadPlanRefusesEditedContent(t *testing.T) {
+	plan, _ := samplePlan(t)
+	path := filepath.Join(t.TempDir(), "plan.json")
+	if err := SavePlan(path, plan); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(string(data), `"email": "eve@example.com"`, `"email": "mallory@example.com"`, 1)
+	if edited == string(data) {
+		t.Fatal("test plan has no eve to edit")
+	}
+	if err := os.WriteFile(path, []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var te *TamperedError
+	if _, err := LoadPlan(path); !errors.As(err, &te) {
+		t.Fatalf("edited plan loaded: err = %v", err)
 	}
 }
 

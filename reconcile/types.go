@@ -85,18 +85,45 @@ type Summary struct {
 
 // Plan is a computed, reviewable set of actions, sorted by email.
 type Plan struct {
-	Version      int       `json:"version"`
-	Provider     string    `json:"provider"`
-	Organization string    `json:"organization"`
-	CreatedAt    time.Time `json:"created_at"`
-	Policy       Policy    `json:"policy"`
-	RosterFile   string    `json:"roster_file"`
-	RosterRows   int       `json:"roster_rows"`
-	RosterDigest string    `json:"roster_digest"` // sha256 of the roster file
-	// Fingerprint is a digest of the upstream invitations the plan was computed
-	// from; apply --plan refuses when what the plan touches has changed since.
+	Version      int    `json:"version"`
+	Provider     string `json:"provider"`
+	Organization string `json:"organization"` // the org's canonical id (providers.Identity.Org)
+	// Principal is who the plan was computed as (ownership by creator).
+	Principal  string    `json:"principal,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+	Policy     Policy    `json:"policy"`
+	RosterFile string    `json:"roster_file"`
+	RosterRows int       `json:"roster_rows"`
+	// RosterDigest is the sha256 of the roster file: apply --plan re-reads
+	// that file, refuses another one, and re-derives the plan from it.
+	RosterDigest string `json:"roster_digest"`
+	// Options are everything besides the roster and the upstream that
+	// shaped the plan; apply --plan re-derives with them.
+	Options PlanOptions `json:"options"`
+	// Fingerprint is a digest of the upstream invitations the plan was
+	// computed from (a quick first check of drift).
 	Fingerprint string   `json:"fingerprint"`
 	Actions     []Action `json:"actions"`
+	// Digest is a sha256 over the rest of the file as written: an edit by
+	// hand is caught before anything else is read. It is a seal against
+	// mistakes and naive edits; what protects the org is that apply --plan
+	// re-derives every action and refuses any difference.
+	Digest string `json:"digest,omitempty"`
+}
+
+// PlanOptions are the operator's choices that shape a plan.
+type PlanOptions struct {
+	Policy          Policy        `json:"policy"`
+	MaxRevoke       string        `json:"max_revoke"`
+	RevokeUnmanaged bool          `json:"revoke_unmanaged,omitempty"`
+	RefreshBefore   time.Duration `json:"refresh_before_ns,omitempty"`
+	ManageAllRoles  bool          `json:"manage_all_roles,omitempty"`
+	RemoveMembers   bool          `json:"remove_members,omitempty"`
+	Offboard        string        `json:"offboard,omitempty"` // remove | strip-roles (with RemoveMembers)
+	MaxRemove       string        `json:"max_remove,omitempty"`
+	AllowKeyLoss    bool          `json:"allow_key_loss,omitempty"`
+	// Adopt is the sha256 of the --adopt file's email list, if any.
+	Adopt string `json:"adopt,omitempty"`
 }
 
 // Result is a finished plan or apply run, what report writes.

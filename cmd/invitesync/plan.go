@@ -3,13 +3,9 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -18,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/rs/zerolog"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"github.com/invitesync/invitesync/providers"
@@ -38,9 +35,13 @@ const maxListedChanges = 200
 
 // runFlags are the flags of plan and apply (design.md, "Command line").
 type runFlags struct {
-	mode string // "plan" | "apply"
-	fs   *flag.FlagSet
-	pf   *providerFlags
+	mode   string // "plan" | "apply"
+	fs     *pflag.FlagSet
+	pf     *providerFlags
+	stderr io.Writer
+
+	columns string // --columns: header mapping for sources.ParseColumns
+	acc     accessFlags
 
 	roster, rosterFormat, sheet, delimiter string
 	allowExtraColumns, allowEmpty          bool
@@ -68,57 +69,61 @@ type runFlags struct {
 }
 
 func newRunFlags(mode string, stderr io.Writer) *runFlags {
-	rf := &runFlags{mode: mode, fs: flag.NewFlagSet(mode, flag.ContinueOnError)}
+	rf := &runFlags{mode: mode, fs: pflag.NewFlagSet(mode, pflag.ContinueOnError), stderr: stderr}
 	fs := rf.fs
 	fs.SetOutput(io.Discard) // run prints the returned error once
-	fs.Usage = func() {
-		if mode == "plan" {
-			fmt.Fprintln(stderr, "usage: invitesync plan --roster FILE --provider NAME [flags] [--out plan.json]")
-		} else {
-			fmt.Fprintln(stderr, "usage: invitesync apply --roster FILE --provider NAME [flags] [--yes]\n       invitesync apply --plan plan.json [flags] [--yes]")
+	fs.SortFlags = false
+	group := func(g string, names ...string) {
+		for _, n := range names {
+			annotate(fs, n, annGroup, g)
 		}
-		fmt.Fprintln(stderr, "\nflags:")
-		fs.SetOutput(stderr)
-		fs.PrintDefaults()
-		fs.SetOutput(io.Discard)
 	}
 	fs.StringVar(&rf.roster, "roster", "", "desired roster (.csv, .xlsx, .yaml)")
 	fs.StringVar(&rf.rosterFormat, "roster-format", "", "roster format overriding the extension: csv, xlsx or yaml")
 	fs.StringVar(&rf.sheet, "sheet", "", "XLSX sheet to read (default: the first)")
 	fs.StringVar(&rf.delimiter, "delimiter", "", "CSV delimiter, ',' or ';' (default: detected)")
+	fs.StringVar(&rf.columns, "columns", "", "roster headers by column, e.g. 'email=Email Address,auth_type=Auth Type' (an HR export as it is)")
 	fs.BoolVar(&rf.allowExtraColumns, "allow-extra-columns", false, "ignore roster columns invitesync does not know")
 	fs.BoolVar(&rf.allowEmpty, "allow-empty", false, "accept an empty roster (under --policy sync it revokes everything ours, within --max-revoke)")
+	group(groupRoster, "roster", "roster-format", "sheet", "delimiter", "columns", "allow-extra-columns", "allow-empty")
 	rf.pf = addProviderFlags(fs)
-	fs.StringVar(&rf.reportDir, "report", "./invitesync-report", "directory for the reports (and audit.jsonl on apply)")
-	fs.StringVar(&rf.formats, "format", strings.Join(report.Formats, ","), "report formats: json,md,xlsx,html")
-	fs.IntVar(&rf.concurrency, "concurrency", reconcile.DefaultConcurrency, "actions in flight at once (apply)")
 	fs.StringVar(&rf.policy, "policy", string(reconcile.PolicySync), "sync (create, reinvite, revoke) or create-only (never revokes)")
 	fs.StringVar(&rf.maxRevoke, "max-revoke", reconcile.DefaultMaxRevoke, "refuse a plan revoking more than N or N% of the pending invitations (at least 1)")
 	fs.BoolVar(&rf.revokeUnmanaged, "revoke-unmanaged", false, "also revoke pending invitations this tool did not create")
 	fs.StringVar(&rf.refreshBefore, "refresh-before", "0", "reinvite pending invitations expiring within this (Go duration or Nd days; 0 = off)")
 	fs.StringVar(&rf.ledger, "ledger", "", "JSON-lines file of the invitations this tool created (ownership where the upstream has no creator)")
-	fs.StringVar(&rf.logFormat, "log-format", "", "console or json (default: console on a terminal, json otherwise)")
-	fs.StringVar(&rf.logLevel, "log-level", "info", "debug, info, warn or error")
-	fs.BoolVar(&rf.noProgress, "no-progress", false, "no progress bar")
-	fs.StringVar(&rf.config, "config", "", "YAML file of flags (flag name: value); the command line wins")
-	fs.BoolVar(&rf.printConfig, "print-config", false, "print the merged configuration (secrets redacted) and exit")
+	fs.IntVar(&rf.concurrency, "concurrency", reconcile.DefaultConcurrency, "actions in flight at once (apply)")
+	group(groupRun, "policy", "max-revoke", "revoke-unmanaged", "refresh-before", "ledger", "concurrency")
+	rf.addAccessFlags()
 	if mode == "plan" {
 		fs.StringVar(&rf.out, "out", "", "save the plan to this file for a later 'apply --plan'")
+		group(groupRun, "out")
 	} else {
 		fs.StringVar(&rf.planFile, "plan", "", "execute this saved plan (from 'plan --out') instead of computing one")
 		fs.BoolVar(&rf.yes, "yes", false, "apply without asking (required when not run from a terminal)")
+		group(groupRun, "plan", "yes")
 	}
+	fs.StringVar(&rf.reportDir, "report", "./invitesync-report", "directory for the reports (and audit.jsonl on apply)")
+	fs.StringVar(&rf.formats, "format", strings.Join(report.Formats, ","), "report formats: "+strings.Join(report.Formats, ","))
+	fs.StringVar(&rf.logFormat, "log-format", "", "console or json (default: console on a terminal, json otherwise)")
+	fs.StringVar(&rf.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.BoolVar(&rf.noProgress, "no-progress", false, "no progress bar")
+	group(groupOutput, "report", "format", "log-format", "log-level", "no-progress")
+	fs.StringVar(&rf.config, "config", "", "YAML file of flags (flag name: value); the command line wins")
+	fs.BoolVar(&rf.printConfig, "print-config", false, "print the merged configuration (secrets redacted) and exit")
+	group(groupConfig, "config", "print-config")
 	return rf
 }
 
 // parse reads the command line and the --config file and checks the flags.
-// help is true for -h.
+// done is true when the command has nothing more to do (-h, --print-config)
+// or failed (err set).
 func (rf *runFlags) parse(args []string, stdout io.Writer) (done bool, err error) {
 	if err := rf.fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) { // Parse has printed the usage
-			return true, nil
+		if errors.Is(err, pflag.ErrHelp) {
+			return true, renderFlagsHelp(rf.fs, "invitesync "+rf.mode, stdout)
 		}
-		return true, withCode(exitInvalid, err)
+		return true, withCode(exitInvalid, fmt.Errorf("%w%s", err, unknownFlagHint(rf.fs, err)))
 	}
 	if rf.fs.NArg() > 0 {
 		return true, usageErrorf("unexpected argument %q", rf.fs.Arg(0))
@@ -131,11 +136,16 @@ func (rf *runFlags) parse(args []string, stdout io.Writer) (done bool, err error
 	if rf.printConfig {
 		return true, printConfig(stdout, rf.fs)
 	}
+	if g, ok := stdout.(interface{ Getenv(string) string }); ok {
+		rf.pf.getenv = g.Getenv // a fleet target's own credentials
+	}
 	if rf.planFile == "" && rf.roster == "" {
 		return true, usageErrorf("--roster is required")
 	}
-	if rf.planFile == "" && rf.pf.name == "" {
-		return true, usageErrorf("--provider is required (confluent, csp or azure)")
+	if rf.planFile == "" {
+		if err := checkProviderName(rf.pf.name); err != nil {
+			return true, err
+		}
 	}
 	if rf.out != "" && rf.mode != "plan" {
 		return true, usageErrorf("--out is for plan")
@@ -159,6 +169,9 @@ func (rf *runFlags) parse(args []string, stdout io.Writer) (done bool, err error
 	}
 	rf.readOpts = sources.ReadOptions{Format: rf.rosterFormat, Sheet: rf.sheet,
 		AllowExtraColumns: rf.allowExtraColumns, AllowEmpty: rf.allowEmpty}
+	if err := setColumns(&rf.readOpts, rf.columns); err != nil {
+		return true, err
+	}
 	if rf.delimiter != "" {
 		d := rf.delimiter
 		if d == `\t` || strings.EqualFold(d, "tab") {
@@ -233,40 +246,16 @@ func runReconcile(ctx context.Context, mode string, args []string, stdout, stder
 		return exitInvalid, err
 	}
 
-	// The desired state: a roster, or a saved plan.
-	var (
-		members []sources.Member
-		digest  string
-		saved   *reconcile.Plan
-	)
-	if rf.planFile != "" {
-		if saved, err = reconcile.LoadPlan(rf.planFile); err != nil {
-			return exitInvalid, withCode(exitInvalid, err)
+	// A saved plan names its provider; the plan itself is checked by the run.
+	if rf.planFile != "" && rf.pf.name == "" {
+		saved, err := reconcile.LoadPlan(rf.planFile)
+		if err != nil {
+			return exitCode(reconcile.VerdictOf(err)), err
 		}
-		if rf.pf.name == "" {
-			rf.pf.name = saved.Provider
-		}
-		if rf.pf.name != saved.Provider {
-			return exitInvalid, usageErrorf("the plan is for --provider %s, not %s", saved.Provider, rf.pf.name)
-		}
-		if rf.roster != "" { // given: it must be the reviewed one
-			if digest, err = fileDigest(rf.roster); err != nil {
-				return exitInvalid, withCode(exitInvalid, err)
-			}
-			if saved.RosterDigest != "" && digest != saved.RosterDigest {
-				return exitRefused, withCode(exitRefused, fmt.Errorf("roster %s changed since the plan was made: make a new plan and review it", rf.roster))
-			}
-		}
-	} else {
-		if members, err = readRoster(rf.roster, rf.readOpts, stderr); err != nil {
-			return exitInvalid, err
-		}
-		if digest, err = fileDigest(rf.roster); err != nil {
-			return exitInvalid, withCode(exitInvalid, err)
-		}
+		rf.pf.name = saved.Provider
 	}
 
-	// The upstream. apply records every request in the audit log from here on.
+	// apply records every request in the audit log.
 	var audit *report.Audit
 	var onAttempt func(providers.Attempt)
 	if mode == "apply" {
@@ -284,225 +273,86 @@ func runReconcile(ctx context.Context, mode string, args []string, stdout, stder
 		}
 		return exitInvalid, withCode(exitInvalid, fmt.Errorf("provider: %w", err))
 	}
-	caps := p.Capabilities()
-	if saved == nil {
-		if err := reconcile.ValidateMembers(members, caps); err != nil {
-			return exitInvalid, rosterProblems(err, rf.roster, stderr)
+
+	var prog *report.Progress
+	last := 0
+	out := reconcile.Run(ctx, reconcile.RunConfig{
+		Mode: mode, Provider: p,
+		Roster: rf.roster, ReadOptions: rf.readOpts, SavedPlan: rf.planFile,
+		Options: rf.planOptions(), Explicit: rf.explicit(),
+		Ledger: rf.ledger, AdoptFile: rf.acc.adopt,
+		Concurrency: rf.concurrency, Yes: rf.yes,
+		Confirm: func(plan *reconcile.Plan) (bool, error) {
+			if !stdinIsTerminal() {
+				return false, errors.New("apply needs --yes when not run from a terminal")
+			}
+			return confirm(stdout, plan)
+		},
+		OnPlanned: func(n int) { prog = report.NewProgress(stderr, "apply", n, !rf.noProgress) },
+		OnProgress: func(done, _ int) {
+			if prog != nil {
+				prog.Add(done - last)
+				last = done
+			}
+		},
+		Logger: log,
+	})
+	if prog != nil {
+		prog.Done()
+	}
+	for _, pr := range out.Problems {
+		fmt.Fprintln(stderr, pr.String())
+	}
+	code := exitCode(out.Verdict)
+	if out.Result == nil {
+		return code, withCode(code, out.Err)
+	}
+	if out.Result.StartedAt.IsZero() {
+		out.Result.StartedAt = started
+	}
+	if audit != nil {
+		if err := audit.Close(); err != nil {
+			log.Error().Err(err).Msg("close audit log")
 		}
-		for _, w := range reconcile.IgnoredAttributes(members, caps) {
-			log.Warn().Str("provider", p.Name()).Msg(w)
-		}
+	}
+	paths, werr := report.Write(rf.reportDir, rf.reportFmts, out.Result)
+	if werr != nil {
+		// A report format never fails the run; the outcome stands.
+		log.Error().Err(werr).Msg("write report")
 	}
 	if mode == "apply" {
-		// Held from before the upstream is read until the run ends, so two
-		// applies never plan from the same state and both act on it.
-		host, _ := os.Hostname()
-		lock, err := reconcile.AcquireLock(reconcile.LockPath(rf.ledger, p.Name(), p.Organization()),
-			reconcile.Holder{PID: os.Getpid(), Host: host, StartedAt: started, Provider: p.Name(), Org: p.Organization()})
-		if err != nil {
-			var le *reconcile.LockedError
-			if errors.As(err, &le) {
-				return exitRefused, withCode(exitRefused, err)
-			}
+		paths = append(paths, filepath.Join(rf.reportDir, report.AuditFile))
+	}
+	if mode == "plan" && rf.out != "" && out.Verdict != reconcile.VerdictRefused {
+		if err := reconcile.SavePlan(rf.out, out.Result.Plan); err != nil {
 			return exitFailed, err
 		}
-		defer lock.Release()
+		paths = append(paths, rf.out)
 	}
-	ledger, err := reconcile.LoadLedger(rf.ledger, p.Name(), p.Organization())
-	if err != nil {
-		return exitFailed, err
-	}
-	defer ledger.Close()
-
-	owner, current, err := readUpstream(ctx, p, log)
-	if err != nil {
-		return exitFailed, fmt.Errorf("upstream could not be read: %w", err)
-	}
-	if owner.Principal == "" && rf.ledger == "" && saved == nil {
-		log.Warn().Str("provider", p.Name()).Msg("no --ledger and the upstream does not say who created an invitation: none counts as this tool's, so none will be revoked")
-	}
-
-	plan := saved
-	if saved != nil {
-		if saved.Organization != p.Organization() {
-			return exitInvalid, usageErrorf("the plan is for organization %s, not %s", saved.Organization, p.Organization())
-		}
-		if err := reconcile.CheckPlan(saved, current); err != nil {
-			return exitRefused, withCode(exitRefused, err)
-		}
-	} else {
-		plan, err = reconcile.Compute(members, current, reconcile.Options{
-			Policy: reconcile.Policy(rf.policy), Owner: owner.Principal, Ledger: ledger, RevokeUnmanaged: rf.revokeUnmanaged,
-			RefreshBefore: rf.refresh, MaxRevoke: rf.maxRevoke, Capabilities: caps, Now: time.Now(),
-			RosterFile: rf.roster, RosterRows: len(members), RosterDigest: digest,
-			Provider: p.Name(), Organization: p.Organization(),
-		})
-		var guard *reconcile.GuardError
-		switch {
-		case errors.As(err, &guard):
-			// Report what was refused so a reviewer can see why; change nothing.
-			res := &reconcile.Result{Mode: mode, Plan: plan, StartedAt: started, FinishedAt: time.Now().UTC(), Actions: plan.Actions}
-			paths, werr := report.Write(rf.reportDir, rf.reportFmts, res)
-			printSummary(stdout, res, paths)
-			if werr != nil {
-				log.Error().Err(werr).Msg("write report")
-			}
-			return exitRefused, withCode(exitRefused, err)
-		case err != nil:
-			var ps sources.Problems
-			if errors.As(err, &ps) {
-				return exitInvalid, rosterProblems(err, rf.roster, stderr)
-			}
-			return exitFailed, err
-		}
-	}
-	log.Info().Int("actions", len(plan.Actions)).Bool("changes", reconcile.Changes(plan.Actions)).Msg("plan computed")
-
-	if mode == "plan" {
-		res := &reconcile.Result{Mode: "plan", Plan: plan, StartedAt: started, FinishedAt: time.Now().UTC(), Actions: plan.Actions}
-		paths, err := report.Write(rf.reportDir, rf.reportFmts, res)
-		if err != nil {
-			return exitFailed, err
-		}
-		if rf.out != "" {
-			if err := reconcile.SavePlan(rf.out, plan); err != nil {
-				return exitFailed, err
-			}
-			paths = append(paths, rf.out)
-		}
-		printSummary(stdout, res, paths)
-		if reconcile.Changes(plan.Actions) {
-			return exitPending, nil
-		}
-		return exitOK, nil
-	}
-
-	// apply
-	if reconcile.Changes(plan.Actions) && !rf.yes {
-		ok, err := confirm(stdout, plan)
-		if err != nil {
-			return exitFailed, err
-		}
-		if !ok {
-			return exitFailed, errors.New("not confirmed; nothing applied")
-		}
-	}
-	total := 0
-	for _, a := range plan.Actions {
-		if a.Status == reconcile.StatusPlanned && a.Op != reconcile.OpLeave {
-			total++
-		}
-	}
-	prog := report.NewProgress(stderr, "apply", total, !rf.noProgress)
-	last := 0
-	res, err := reconcile.Apply(ctx, p, plan, reconcile.ApplyOptions{
-		Concurrency: rf.concurrency, Ledger: ledger, Logger: log,
-		OnProgress: func(done, _ int) { prog.Add(done - last); last = done },
-	})
-	prog.Done()
-	if err != nil {
-		return exitFailed, err
-	}
-	res.StartedAt = started
-	if err := audit.Close(); err != nil {
-		log.Error().Err(err).Msg("close audit log")
-	}
-	paths, werr := report.Write(rf.reportDir, rf.reportFmts, res)
-	paths = append(paths, filepath.Join(rf.reportDir, report.AuditFile))
-	printSummary(stdout, res, paths)
-	if werr != nil {
-		return exitFailed, werr
-	}
-	sum := reconcile.Summarize(res.Actions)
-	switch {
-	case res.Cancelled:
-		return exitFailed, fmt.Errorf("cancelled: %d actions were not started; run apply again to finish", countStatus(res.Actions, reconcile.StatusSkipped))
-	case sum.Failed > 0 || countStatus(res.Actions, reconcile.StatusSkipped) > 0:
-		unknown := 0
-		for _, a := range res.Actions {
-			if a.Status == reconcile.StatusFailed && strings.HasPrefix(a.Error, reconcile.OutcomeUnknown) {
-				unknown++
-			}
-		}
-		msg := fmt.Sprintf("%d actions failed (see the report)", sum.Failed)
-		if unknown > 0 {
-			msg += fmt.Sprintf("; %d of them may have taken effect (outcome unknown)", unknown)
-		}
-		if n := countStatus(res.Actions, reconcile.StatusSkipped); n > 0 {
-			msg += fmt.Sprintf("; %d were not started because the upstream stopped answering", n)
-		}
-		return exitFailed, errors.New(msg + ": run apply again once the upstream answers; it converges")
-	}
-	return exitOK, nil
+	printSummary(stdout, out.Result, paths)
+	return code, withCode(code, out.Err)
 }
 
-// readRoster reads and validates the roster; an invalid one prints every
-// problem to stderr and is exit 3.
-func readRoster(path string, opts sources.ReadOptions, stderr io.Writer) ([]sources.Member, error) {
-	members, err := sources.ReadFile(path, opts)
-	var ps sources.Problems
-	switch {
-	case err == nil:
-		return members, nil
-	case errors.As(err, &ps):
-		return nil, rosterProblems(err, path, stderr)
-	case errors.Is(err, fs.ErrNotExist), errors.Is(err, fs.ErrPermission):
-		return nil, withCode(exitInvalid, err)
-	default:
-		return nil, withCode(exitInvalid, err)
+// exitCode maps a run's verdict to the documented exit code.
+func exitCode(v reconcile.Verdict) int {
+	switch v {
+	case reconcile.VerdictOK:
+		return exitOK
+	case reconcile.VerdictPending:
+		return exitPending
+	case reconcile.VerdictInvalid:
+		return exitInvalid
+	case reconcile.VerdictRefused:
+		return exitRefused
 	}
-}
-
-// rosterProblems prints a sources.Problems one per line and returns the exit-3 error.
-func rosterProblems(err error, path string, stderr io.Writer) error {
-	var ps sources.Problems
-	if !errors.As(err, &ps) {
-		return withCode(exitInvalid, err)
-	}
-	for _, p := range ps {
-		fmt.Fprintln(stderr, p.String())
-	}
-	n := ps.Count() // the list stops at 1000; Count is the real total
-	return withCode(exitInvalid, fmt.Errorf("%d %s in roster %s", n, plural(n, "problem", "problems"), path))
-}
-
-// readUpstream asks who the tool runs as and lists the current invitations.
-func readUpstream(ctx context.Context, p providers.Provider, log zerolog.Logger) (providers.Identity, []providers.Invitation, error) {
-	owner, err := p.WhoAmI(ctx)
-	if err != nil {
-		return owner, nil, err
-	}
-	if owner.Principal == "" {
-		log.Info().Str("provider", p.Name()).Msg("the upstream does not tell who created an invitation: ownership by --ledger only")
-	}
-	start := time.Now()
-	current, err := p.List(ctx)
-	if err != nil {
-		return owner, nil, err
-	}
-	log.Info().Str("provider", p.Name()).Str("organization", p.Organization()).Int("invitations", len(current)).
-		Str("took", time.Since(start).Round(time.Millisecond).String()).Msg("listed current invitations")
-	return owner, current, nil
-}
-
-// fileDigest is the roster's sha256, recorded in the plan.
-func fileDigest(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", fmt.Errorf("digest roster: %w", err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("digest roster: %w", err)
-	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+	return exitFailed
 }
 
 // confirm shows what apply would change and asks y/N on the terminal.
 func confirm(stdout io.Writer, plan *reconcile.Plan) (bool, error) {
-	printSummary(stdout, &reconcile.Result{Mode: "plan", Plan: plan, Actions: plan.Actions}, nil)
-	fmt.Fprintf(stdout, "Apply these changes to %s %s? [y/N] ", plan.Provider, plan.Organization)
+	// Everything, before the question: nothing is cut from what is asked.
+	writePlan(stdout, &reconcile.Result{Mode: "plan", Plan: plan, Actions: plan.Actions}, 0, nil)
+	fmt.Fprintf(stdout, "Apply these changes to %s organization %s? [y/N] ", plan.Provider, report.Sanitize(plan.Organization))
 	line, err := bufio.NewReader(stdin).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
 		return false, fmt.Errorf("read answer: %w", err)
@@ -514,58 +364,24 @@ func confirm(stdout io.Writer, plan *reconcile.Plan) (bool, error) {
 	return false, nil
 }
 
-// printSummary writes the human summary: counts, the changes one per line
-// with their reason (and outcome on apply), then where the reports are.
+// printSummary writes the run as a terminal plan (report.WritePlanText):
+// changes listed up to maxListedChanges, then exactly how many more and
+// which report holds them.
 func printSummary(w io.Writer, res *reconcile.Result, paths []string) {
-	p := res.Plan
-	s := reconcile.Summarize(res.Actions)
-	fmt.Fprintf(w, "%s: %s %s, roster %s (%d members)\n", res.Mode, p.Provider, p.Organization, orDash(p.RosterFile), p.RosterRows)
-	fmt.Fprintf(w, "  %d create, %d reinvite, %d revoke, %d leave, %d unmanaged", s.Create, s.Reinvite, s.Revoke, s.Leave, s.Unmanaged)
-	if s.Unsupported > 0 {
-		fmt.Fprintf(w, ", %d unsupported", s.Unsupported)
-	}
-	if res.Mode == "apply" {
-		fmt.Fprintf(w, "; %d done, %d failed, %d skipped", countStatus(res.Actions, reconcile.StatusDone), s.Failed, countStatus(res.Actions, reconcile.StatusSkipped))
-	}
-	fmt.Fprintln(w)
-	listed, more := 0, 0
-	for _, a := range res.Actions {
-		if a.Op == reconcile.OpLeave {
-			continue
-		}
-		if listed == maxListedChanges {
-			more++
-			continue
-		}
-		if listed == 0 {
-			fmt.Fprintln(w, "changes:")
-		}
-		listed++
-		line := fmt.Sprintf("  %-8s %-11s %s: %s", a.Op, a.Status, a.Email, a.Reason)
-		if a.Error != "" {
-			line += " [" + a.Error + "]"
-		}
-		fmt.Fprintln(w, line)
-	}
-	if more > 0 {
-		fmt.Fprintf(w, "  ... and %d more (see the report)\n", more)
-	}
-	if listed == 0 {
-		fmt.Fprintln(w, "nothing to change")
-	}
-	if len(paths) > 0 {
-		fmt.Fprintln(w, "report: "+strings.Join(paths, " "))
-	}
+	writePlan(w, res, maxListedChanges, paths)
 }
 
-func countStatus(actions []reconcile.Action, st reconcile.ActionStatus) int {
-	n := 0
-	for _, a := range actions {
-		if a.Status == st {
-			n++
+func writePlan(w io.Writer, res *reconcile.Result, maxLines int, paths []string) {
+	opts := report.TextOptions{MaxLines: maxLines, Paths: paths}
+	if f, ok := w.(*os.File); ok {
+		opts.Color = report.ColorEnabled(f)
+		if cols, _, err := term.GetSize(int(f.Fd())); err == nil {
+			opts.Width = cols
 		}
 	}
-	return n
+	if err := report.WritePlanText(w, res, opts); err != nil {
+		fmt.Fprintf(w, "invitesync: %v\n", err)
+	}
 }
 
 func plural(n int, one, many string) string {
@@ -573,11 +389,4 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

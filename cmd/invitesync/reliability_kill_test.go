@@ -161,6 +161,19 @@ poll:
 		t.Errorf("%s is no longer in the upstream", acc)
 	}
 	checkLedger(t, ledger)
+
+	// Ownership survived the kill: every invitation upstream was made by
+	// this tool, so a roster without them owns them all (none unmanaged),
+	// including the ones whose create was on the wire when it died.
+	only := filepath.Join(dir, "only.csv")
+	writeRoster(t, only, [][]string{{"email"}, {acc}})
+	r = invitesync(t, runOpts{}, append([]string{"plan", "--roster", only, "--report", filepath.Join(dir, "owned")}, common...)...)
+	if r.code != 2 {
+		t.Fatalf("plan without the roster people: %v", r)
+	}
+	if n := readReportJSON(t, filepath.Join(dir, "owned")).Summary["unmanaged"]; n != 0 {
+		t.Errorf("%d invitations this tool made count as unmanaged after the kill", n)
+	}
 }
 
 // checkLedger: the ledger parses (a torn last line of a killed run is cut by
@@ -176,12 +189,16 @@ func checkLedger(t *testing.T, path string) {
 	ids, emails := map[string]int{}, map[string]int{}
 	for i, line := range lines {
 		var e struct {
+			Kind  string `json:"kind"`
 			ID    string `json:"id"`
 			Email string `json:"email"`
 		}
 		if err := json.Unmarshal([]byte(line), &e); err != nil {
 			t.Errorf("ledger line %d of %d does not parse: %q", i+1, len(lines), line)
 			continue
+		}
+		if e.Kind != "" {
+			continue // intents (one per create sent) and access lines
 		}
 		if e.ID != "" {
 			if prev, dup := ids[e.ID]; dup {

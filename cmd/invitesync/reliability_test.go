@@ -356,6 +356,9 @@ func startInvitesync(t *testing.T, o runOpts, args ...string) *exec.Cmd {
 	if cmd.Env == nil {
 		cmd.Env = defaultCreds.env()
 	}
+	// Every emulator gives its org the same id: tests running side by side
+	// keep their org locks apart, each test's runs sharing one.
+	cmd.Env = append(cmd.Env, "INVITESYNC_LOCK_DIR="+lockDirOf(t))
 	cmd.Dir = o.dir
 	cmd.SysProcAttr = childAttr()
 	cmd.Stdout, cmd.Stderr = &syncBuffer{}, &syncBuffer{}
@@ -369,6 +372,18 @@ func startInvitesync(t *testing.T, o runOpts, args ...string) *exec.Cmd {
 		}
 	})
 	return cmd
+}
+
+var lockDirs sync.Map // test name -> its lock directory
+
+// lockDirOf is t's own lock directory (each test runs its own emulator).
+func lockDirOf(t *testing.T) string {
+	if d, ok := lockDirs.Load(t.Name()); ok {
+		return d.(string)
+	}
+	d := t.TempDir()
+	lockDirs.Store(t.Name(), d)
+	return d
 }
 
 // syncBuffer is a bytes.Buffer the test may read while the child writes.
