@@ -218,33 +218,40 @@ func WritePlanText(w io.Writer, res *reconcile.Result, opts TextOptions) error {
 // apply, the outcomes.
 func (t *textWriter) summaryLine(d *Document) string {
 	s := d.Summary
-	parts := []string{
-		t.paint(sgrGreen, fmt.Sprintf("%d to create", s.Create)),
-		t.paint(sgrYellow, fmt.Sprintf("%d to reinvite", s.Reinvite)),
-		t.paint(sgrRed, fmt.Sprintf("%d to revoke", s.Revoke)),
+	apply := d.Mode == "apply"
+	// A plan says what it will do ("3 to create"); an apply what it had to
+	// do ("3 create"), then how it went.
+	count := func(sgr string, n int, what string) string {
+		if apply {
+			return t.paint(sgr, fmt.Sprintf("%d %s", n, what))
+		}
+		return t.paint(sgr, fmt.Sprintf("%d to %s", n, what))
 	}
+	parts := []string{count(sgrGreen, s.Create, "create"), count(sgrYellow, s.Reinvite, "reinvite"), count(sgrRed, s.Revoke, "revoke")}
 	if s.Grant > 0 {
-		parts = append(parts, t.paint(sgrGreen, fmt.Sprintf("%d to grant", s.Grant)))
+		parts = append(parts, count(sgrGreen, s.Grant, "grant"))
 	}
 	if s.Ungrant > 0 {
-		parts = append(parts, t.paint(sgrRed, fmt.Sprintf("%d to ungrant", s.Ungrant)))
+		parts = append(parts, count(sgrRed, s.Ungrant, "ungrant"))
 	}
 	if s.RemoveMember > 0 {
-		parts = append(parts, t.paint(sgrRed, fmt.Sprintf("%d %s to remove", s.RemoveMember, plural(s.RemoveMember, "member", "members"))))
+		parts = append(parts, count(sgrRed, s.RemoveMember, "remove-member"))
 	}
 	line := "Plan: " + strings.Join(parts, ", ")
+	if apply {
+		line = "Apply: " + strings.Join(parts, ", ")
+	}
 	line += fmt.Sprintf("; %d unchanged, %d unmanaged", s.Leave, s.Unmanaged)
 	if s.Unsupported > 0 {
 		line += fmt.Sprintf(", %d unsupported", s.Unsupported)
 	}
-	if d.Mode == "apply" {
+	if apply {
 		done := 0
 		for i := range d.actions {
 			if d.actions[i].Status == reconcile.StatusDone {
 				done++
 			}
 		}
-		line = strings.Replace(line, "Plan:", "Apply:", 1)
 		line += fmt.Sprintf("; %d done, %s, %d skipped", done, t.paint(failColor(s.Failed), fmt.Sprintf("%d failed", s.Failed)), s.Skipped)
 		if s.Unknown > 0 {
 			line += ", " + t.paint(sgrYellow, fmt.Sprintf("%d outcome unknown", s.Unknown))
@@ -452,4 +459,17 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// TerminalWidth is f's width in columns when it is a terminal, else 0 (no
+// clipping): the Width to give WritePlanText.
+func TerminalWidth(f *os.File) int {
+	if f == nil || !term.IsTerminal(int(f.Fd())) {
+		return 0
+	}
+	cols, _, err := term.GetSize(int(f.Fd()))
+	if err != nil || cols <= 0 {
+		return 0
+	}
+	return cols
 }

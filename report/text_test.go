@@ -3,6 +3,8 @@ package report
 import (
 	"bytes"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -34,7 +36,7 @@ func TestWritePlanText(t *testing.T) {
 	out := planText(t, res, TextOptions{Paths: []string{"rep/report.json", "rep/report.md"}})
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 
-	summary := "Plan: 4 to create, 1 to reinvite, 2 to revoke, 1 to grant, 1 to ungrant, 1 member to remove; 1 unchanged, 1 unmanaged, 1 unsupported."
+	summary := "Plan: 4 to create, 1 to reinvite, 2 to revoke, 1 to grant, 1 to ungrant, 1 to remove-member; 1 unchanged, 1 unmanaged, 1 unsupported."
 	if lines[1] != summary {
 		t.Errorf("line 2 = %q, want the summary %q", lines[1], summary)
 	}
@@ -81,7 +83,7 @@ func TestWritePlanText(t *testing.T) {
 func TestWritePlanTextApply(t *testing.T) {
 	out := planText(t, accessResult(), TextOptions{})
 	for _, want := range []string{
-		"Apply: 4 to create, 1 to reinvite, 2 to revoke, 1 to grant, 1 to ungrant, 1 member to remove; 1 unchanged, 1 unmanaged, 1 unsupported; 4 done, 1 failed, 1 skipped, 1 outcome unknown.",
+		"Apply: 4 create, 1 reinvite, 2 revoke, 1 grant, 1 ungrant, 1 remove-member; 1 unchanged, 1 unmanaged, 1 unsupported; 4 done, 1 failed, 1 skipped, 1 outcome unknown.",
 		"  + create   fay@example.com  [failed]\n      # not invited\n      ! create: 500 Internal Server Error\n",
 		"  + create   unk@example.com  [outcome unknown]",
 		"      - ungrant CloudClusterAdmin@env-abc123/lkc-xyz789  # removes CloudClusterAdmin on env-abc123/lkc-xyz789  [done]",
@@ -170,5 +172,40 @@ func TestWritePlanTextHostile(t *testing.T) {
 		if !strings.Contains(out, `\x1b[2J\x1b[H`) || !strings.Contains(out, `rtl\u202eexe.txt`) {
 			t.Errorf("hostile text not shown escaped:\n%s", out)
 		}
+	}
+}
+
+// TestColorEnabled: colour only on a terminal, never with NO_COLOR set or
+// TERM=dumb.
+func TestColorEnabled(t *testing.T) {
+	_, pts := openPTY(t)
+	defer pts.Close()
+	file, err := os.Create(filepath.Join(t.TempDir(), "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	tests := []struct {
+		name, noColor, term string
+		f                   *os.File
+		want                bool
+	}{
+		{"terminal", "", "xterm-256color", pts, true},
+		{"terminal, NO_COLOR", "1", "xterm-256color", pts, false},
+		{"terminal, TERM=dumb", "", "dumb", pts, false},
+		{"file", "", "xterm-256color", file, false},
+		{"nil", "", "xterm", nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("NO_COLOR", tt.noColor)
+			t.Setenv("TERM", tt.term)
+			if got := ColorEnabled(tt.f); got != tt.want {
+				t.Errorf("ColorEnabled = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	if w := TerminalWidth(file); w != 0 {
+		t.Errorf("TerminalWidth(file) = %d, want 0", w)
 	}
 }
