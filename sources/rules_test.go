@@ -387,3 +387,20 @@ func TestFormulaListItems(t *testing.T) {
 		})
 	}
 }
+
+// A header cell with a control character is refused and its column taken
+// as absent (not as present-but-unread, which would blame every row).
+func TestHeaderControlCharacter(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.csv")
+	if err := os.WriteFile(path, []byte("\"email\x0b\",groups\nada@example.com,g\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := ReadFile(path, ReadOptions{})
+	want := []string{
+		`1:: missing required column "email"`,
+		"1:email: header holds the control character U+000B at byte 6: remove it (a tab or NUL inside a cell is never part of a roster value)",
+	}
+	if got := brief(t, err); !slices.Equal(got, want) {
+		t.Fatalf("got %q\nwant %q", got, want)
+	}
+}

@@ -145,8 +145,8 @@ func (v *validator) header(row int, names, bad []string, cellRef func(pos int) s
 	index := make([]int, len(names))
 	first := make(map[int]int, numColumns) // column -> position
 	for pos, raw := range names {
-		if pos < len(bad) && bad[pos] != "" {
-			continue
+		if (pos < len(bad) && bad[pos] != "") || controlProblem(raw) != "" {
+			continue // refused below: the column is not there
 		}
 		if c := v.column(raw); c >= 0 {
 			if _, dup := first[c]; !dup {
