@@ -213,7 +213,10 @@ func (c *Client) fail(reqs []providers.InviteRequest, idx []int, out []providers
 func (c *Client) shrink(n int, cause error) {
 	for {
 		cur := c.batch.Load()
-		next := int64(max(min(int(cur), n)/2, 1))
+		if cur < int64(n) {
+			return // another call shrank it already: re-split, no need to halve again
+		}
+		next := int64(max(n/2, 1))
 		if next >= cur {
 			return
 		}
@@ -326,6 +329,9 @@ func (c *Client) sendChunk(ctx context.Context, who string, reqs []providers.Inv
 		conflict := err == nil
 		if !conflict && (!providers.IsMaybeApplied(err) || sent >= budget || ctx.Err() != nil) {
 			for _, i := range pending {
+				// A call that may have landed, with no budget left to read
+				// and re-send: its outcome is unknown, never re-sent blindly.
+				out[i].Unknown = providers.IsMaybeApplied(err)
 				finish(i, fmt.Errorf("create %s: %w", reqs[i].Email, err))
 			}
 			return chunkDone, nil, nil

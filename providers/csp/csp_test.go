@@ -697,3 +697,32 @@ func TestNewRefuses(t *testing.T) {
 		}
 	}
 }
+
+// A create that may have landed and cannot be read back is "outcome
+// unknown", never a plain failure and never re-sent blindly.
+func TestCreateOutcomeUnknown(t *testing.T) {
+	e := newEnv(t, emulator.Config{}, emulator.Seed{}, 0)
+	c, err := New(providers.Config{Endpoint: e.base, Rate: -1, MaxAttempts: 2, BackoffBase: time.Millisecond, BackoffCap: time.Millisecond},
+		Options{OrgID: "o", APIToken: emulator.DefaultCSPRefreshToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := c.List(ctx); err != nil { // warm: token, principal, snapshot
+		t.Fatal(err)
+	}
+	e.emu.SetFaults(1, []string{emulator.Fault500})
+	res, err := c.Create(ctx, people("u", 2))
+	e.emu.SetFaults(0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res {
+		if r.Err == nil || !r.Unknown {
+			t.Fatalf("%s: %+v, want an error with Unknown set", r.Email, r)
+		}
+	}
+	if n := inviteCalls(e.emu.Stats()); n != 1 {
+		t.Fatalf("%d invite calls: a call that may have landed was re-sent without a read-back", n)
+	}
+}
