@@ -17,7 +17,7 @@ const (
 
 // DefaultMaxRemove is the removal guard when none is given: small, because a
 // roster cut short must never empty an org.
-const DefaultMaxRemove = "5%"
+const DefaultMaxRemove = "10%"
 
 // AdminRoles are the roles that administer an org, in roster syntax, per
 // upstream (Confluent OrganizationAdmin, CSP org_owner): the last holder of
