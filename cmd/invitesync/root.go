@@ -47,9 +47,10 @@ func (c *cli) action(f func(ctx context.Context, cmd *cobra.Command, args []stri
 }
 
 // newRoot builds the command tree.
+// Commands are listed in the order of a first run, not alphabetically.
+func init() { cobra.EnableCommandSorting = false }
+
 func newRoot(c *cli) *cobra.Command {
-	// Commands are listed in the order of a first run, not alphabetically.
-	cobra.EnableCommandSorting = false
 	var showVersion bool
 	root := &cobra.Command{
 		Use:   "invitesync",
