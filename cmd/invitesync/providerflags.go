@@ -193,11 +193,16 @@ func explainUpstreamError(provider string, err error) error {
 	}
 	exchange := strings.HasPrefix(e.Message, "credential exchange") ||
 		(e.Err != nil && strings.Contains(e.Err.Error(), "credential exchange"))
-	if !exchange && e.Status != http.StatusUnauthorized && e.Status != http.StatusForbidden {
+	noToken := e.Status == 0 && e.Err != nil && strings.HasPrefix(e.Err.Error(), "authorize: ")
+	if !exchange && !noToken && e.Status != http.StatusUnauthorized && e.Status != http.StatusForbidden {
 		return err
 	}
 	vars := credentialVars(provider)
 	switch {
+	case noToken:
+		// No token could be had at all (Azure's default chain found none).
+		return &explained{msg: fmt.Sprintf("%s: no credential could be obtained: check %s: %s; %s %s, which needed it, was not sent",
+			provider, vars, strings.TrimPrefix(e.Err.Error(), "authorize: "), e.Method, e.Path), err: err}
 	case exchange:
 		// The client reports the exchange under the call it was made for;
 		// that call was never sent, so name the exchange alone.
