@@ -507,8 +507,10 @@ func (c *Client) Revoke(ctx context.Context, inv providers.Invitation) (provider
 		switch revokeState(invs, inv) {
 		case revokeGone:
 			res.NotFound = true
+			c.revoked(inv.Email)
 			return res, nil
 		case revokeDone:
+			c.revoked(inv.Email)
 			return res, nil
 		}
 		if try >= readBacks {

@@ -726,3 +726,24 @@ func TestCreateOutcomeUnknown(t *testing.T) {
 		t.Fatalf("%d invite calls: a call that may have landed was re-sent without a read-back", n)
 	}
 }
+
+// A reinvite is a revoke then a create within one listing's window: the
+// create must go out.
+func TestReinviteAfterRevoke(t *testing.T) {
+	e := newEnv(t, emulator.Config{}, emulator.Seed{CSP: map[string][]emulator.SeedCSP{"o": {{Username: "bob@example.com", OrgRoles: []string{"org_member"}}}}}, 0)
+	ctx := context.Background()
+	invs, err := e.c.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.c.Revoke(ctx, invs[0]); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.c.Create(ctx, []providers.InviteRequest{{Email: "bob@example.com", OrgRoles: []string{"org_owner"}}})
+	if err != nil || res[0].Err != nil || res[0].AlreadyInvited {
+		t.Fatalf("create after revoke: %+v %v", res, err)
+	}
+	if p := e.emu.Stats().Invitations["csp"].Pending; p != 1 {
+		t.Fatalf("%d pending, want bob's new invitation", p)
+	}
+}

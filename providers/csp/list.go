@@ -315,3 +315,13 @@ func (c *Client) invited(invs []providers.Invitation) {
 		c.snap.pending[emailKey(inv.Email)] = inv
 	}
 }
+
+// revoked drops email's pending invitation from the snapshot once a revoke
+// is confirmed, so a reinvite (revoke, then create) in the same window is sent.
+func (c *Client) revoked(email string) {
+	c.snapMu.Lock()
+	defer c.snapMu.Unlock()
+	if c.snap != nil {
+		delete(c.snap.pending, emailKey(email))
+	}
+}
