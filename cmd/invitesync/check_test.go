@@ -81,19 +81,9 @@ func TestCheckAgainstEmulatorRecordsAReplayableSeed(t *testing.T) {
 				t.Fatalf("recording has no invitations:\n%s", first)
 			}
 
-			// Replay through the emulator command's own seed loading.
-			replay, err := emulator.New(emulator.Config{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := replay.LoadSeedFile(rec); err != nil {
-				t.Fatalf("the emulator refuses the recording as a seed: %v\n%s", err, first)
-			}
-			rurl, err := replay.Start("127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { replay.Close() })
+			// Replay: `invitesync emulator --seed` the recording.
+			replay := startEmulatorCmd(t, "--listen", "127.0.0.1:0", "--seed", rec, "--log-level", "warn")
+			rurl := replay.url
 			rec2 := filepath.Join(dir, "again.yaml")
 			args = append([]string{"check", "--endpoint", rurl, "--record", rec2}, checkOrgs[name]...)
 			if r := runCLI(t, args...); r.code != exitOK {
