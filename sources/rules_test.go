@@ -404,3 +404,47 @@ func TestHeaderControlCharacter(t *testing.T) {
 		t.Fatalf("got %q\nwant %q", got, want)
 	}
 }
+
+// Lists live in a shared arena: each member's slice is capped, so one
+// member's append never writes into the next member's list; long lists and
+// service roles take the other path and read back the same.
+func TestStoreLists(t *testing.T) {
+	s := newStore()
+	many := make([]string, 300)
+	for i := range many {
+		many[i] = fmt.Sprintf("r%03d", i)
+	}
+	rows := []rowLists{
+		{orgRoles: []string{"org_member"}, groups: []string{"g-1", "g-2"}, roles: []string{"OrganizationAdmin"}},
+		{groups: []string{"g-1"}},
+		{orgRoles: many},
+		{serviceRoles: []ServiceRole{{Link: "/l", Role: "r"}}, groups: []string{"g-3"}},
+		{},
+	}
+	for i, l := range rows {
+		s.add(fmt.Sprintf("u%d@example.com", i), i+2, AuthSSO, 7, l)
+	}
+	ms := s.members("f.csv", "", true)
+	if len(ms) != len(rows) {
+		t.Fatalf("%d members", len(ms))
+	}
+	for i, l := range rows {
+		m := ms[i]
+		wantRoles := l.roles
+		if wantRoles == nil {
+			wantRoles = []string{}
+		}
+		if !slices.Equal(m.OrgRoles, l.orgRoles) || !slices.Equal(m.Groups, l.groups) || !reflect.DeepEqual(m.Roles, wantRoles) ||
+			!slices.Equal(m.ServiceRoles, l.serviceRoles) || m.AuthType != AuthSSO || m.ExpiresInDays != 7 || m.Origin.Row != i+2 {
+			t.Errorf("member %d: %+v, want lists %+v", i, m, l)
+		}
+		if (l.groups == nil) != (m.Groups == nil) || (l.orgRoles == nil) != (m.OrgRoles == nil) {
+			t.Errorf("member %d: nil lists not kept nil: %#v", i, m)
+		}
+	}
+	ms[0].Groups = append(ms[0].Groups, "clobber")
+	ms[0].OrgRoles = append(ms[0].OrgRoles, "clobber")
+	if ms[0].Groups[1] != "g-2" || ms[1].Groups[0] != "g-1" || ms[0].Roles[0] != "OrganizationAdmin" {
+		t.Errorf("an append wrote into another list: %+v / %+v", ms[0], ms[1])
+	}
+}

@@ -3,6 +3,7 @@ package sources
 import (
 	"hash/maphash"
 	"runtime/debug"
+	"strings"
 )
 
 // bigRoster is the size from which building the members returns freed
@@ -19,6 +20,8 @@ const bigRoster = 1 << 20
 type store struct {
 	chunks  [][]compactRow
 	extras  [][]rowLists
+	items   [][]string // the arena: members' lists are slices of it
+	intern  map[string]string
 	n       int // rows kept
 	nExtras int
 	hash    func(string) uint64 // maphash with a per-roster seed; tests force collisions
@@ -28,14 +31,27 @@ type store struct {
 
 const storeChunk = 1 << 15
 
-// compactRow is a kept row. Auth type and expiry are small enumerations.
+// compactRow is a kept row. Auth type and expiry are small enumerations;
+// lists are runs of strings in the items arena (org roles, groups, roles,
+// in that order), or, when a row has service roles or a huge list, a
+// rowLists entry.
 type compactRow struct {
 	email   string
 	row     int32
-	lists   int32 // 1 + index into extras; 0 = no lists
+	lists   int32 // > 0: 1 + index into extras; < 0: -(1 + index into items); 0: no lists
 	auth    uint8 // 0 none, 1 local, 2 sso
 	expires uint8 // 0 = upstream default
+	nOrg    uint8 // items of each list in the arena
+	nGroups uint8
+	nRoles  uint8
 }
+
+// itemChunk is the size of one arena chunk; a row's items never straddle two.
+const itemChunk = 1 << 16
+
+// maxInterned bounds the table that makes repeated list items (the same
+// few groups and roles on every row) one string each.
+const maxInterned = 1 << 16
 
 type rowLists struct {
 	orgRoles, groups, roles []string
@@ -87,7 +103,25 @@ func (s *store) add(email string, row int, auth string, expires int, l rowLists)
 	case AuthSSO:
 		r.auth = 2
 	}
-	if l.orgRoles != nil || l.groups != nil || l.roles != nil || l.serviceRoles != nil {
+	n := len(l.orgRoles) + len(l.groups) + len(l.roles)
+	switch {
+	case l.serviceRoles == nil && n > 0 && n <= itemChunk && len(l.orgRoles) <= 255 && len(l.groups) <= 255 && len(l.roles) <= 255:
+		// A CSV row's values are substrings of its line: copy the email
+		// and intern the items, so the line itself can be freed.
+		r.email = strings.Clone(email)
+		last := len(s.items) - 1
+		if last < 0 || len(s.items[last])+n > itemChunk {
+			s.items = append(s.items, make([]string, 0, itemChunk))
+			last++
+		}
+		r.lists = -int32(last*itemChunk + len(s.items[last]) + 1)
+		r.nOrg, r.nGroups, r.nRoles = uint8(len(l.orgRoles)), uint8(len(l.groups)), uint8(len(l.roles))
+		for _, list := range [][]string{l.orgRoles, l.groups, l.roles} {
+			for _, it := range list {
+				s.items[last] = append(s.items[last], s.interned(it))
+			}
+		}
+	case l.orgRoles != nil || l.groups != nil || l.roles != nil || l.serviceRoles != nil:
 		if s.nExtras%storeChunk == 0 {
 			s.extras = append(s.extras, make([]rowLists, 0, storeChunk))
 		}
@@ -122,10 +156,25 @@ func (s *store) members(file, sheet string, rolesColumn bool) []Member {
 			case 2:
 				m.AuthType = AuthSSO
 			}
-			if r.lists > 0 {
+			switch {
+			case r.lists > 0:
 				i := int(r.lists - 1)
 				l := &s.extras[i/storeChunk][i%storeChunk]
 				m.OrgRoles, m.Groups, m.Roles, m.ServiceRoles = l.orgRoles, l.groups, l.roles, l.serviceRoles
+			case r.lists < 0:
+				at := int(-r.lists - 1)
+				chunk, off := s.items[at/itemChunk], at%itemChunk
+				// Capped slices: appending to one member's list copies it
+				// instead of writing over the next member's.
+				take := func(n uint8) []string {
+					if n == 0 {
+						return nil
+					}
+					x := chunk[off : off+int(n) : off+int(n)]
+					off += int(n)
+					return x
+				}
+				m.OrgRoles, m.Groups, m.Roles = take(r.nOrg), take(r.nGroups), take(r.nRoles)
 			}
 			if rolesColumn && m.Roles == nil {
 				m.Roles = []string{}
@@ -134,6 +183,20 @@ func (s *store) members(file, sheet string, rolesColumn bool) []Member {
 		}
 		s.chunks[ci] = nil
 	}
-	s.chunks, s.extras = nil, nil
+	s.chunks, s.extras, s.items, s.intern = nil, nil, nil, nil
 	return out
+}
+
+func (s *store) interned(x string) string {
+	if y, ok := s.intern[x]; ok {
+		return y
+	}
+	x = strings.Clone(x)
+	if len(s.intern) < maxInterned {
+		if s.intern == nil {
+			s.intern = make(map[string]string)
+		}
+		s.intern[x] = x
+	}
+	return x
 }
