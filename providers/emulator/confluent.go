@@ -355,6 +355,9 @@ func (s *Server) confluentCreate(w http.ResponseWriter, r *http.Request, rc *req
 		return
 	}
 	email := strings.TrimSpace(body.Email)
+	if s.cfg.Confluent.EmailCase == ConfluentEmailLower {
+		email = strings.ToLower(email)
+	}
 	// Validation answers 422 invalid_configuration, the spec's "Validation
 	// Failed" example (which code each check gets upstream: emulator guess).
 	if email == "" {

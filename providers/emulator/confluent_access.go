@@ -40,6 +40,9 @@ type ConfluentConfig struct {
 	// answers: "409" (default: 409 resource_already_exists with Location
 	// naming the existing one) or "201" (a second invitation is made).
 	Duplicate string
+	// EmailCase is how a created invitation's email is stored: "as-sent"
+	// (default) or "lower" (normalised); the openapi.yaml does not say.
+	EmailCase string
 	// SecondKey/SecondSecret/SecondPrincipal: a second Cloud API key that
 	// reaches a second, separate organization behind the same host.
 	SecondKey, SecondSecret, SecondPrincipal string
@@ -51,6 +54,8 @@ const (
 	ConfluentEmailFold    = "fold"
 	ConfluentDuplicate409 = "409"
 	ConfluentDuplicate201 = "201"
+	ConfluentEmailAsSent  = "as-sent"
+	ConfluentEmailLower   = "lower"
 	// DefaultConfluentSecondPrincipal owns the second key when none is named.
 	DefaultConfluentSecondPrincipal = "u-invitesync2"
 	// ConfluentPrincipalEmail is the email of the key owners' users.
@@ -697,6 +702,11 @@ func (c ConfluentConfig) check() error {
 	case "", ConfluentDuplicate409, ConfluentDuplicate201:
 	default:
 		return fmt.Errorf("confluent duplicate %q: want 409 or 201", c.Duplicate)
+	}
+	switch c.EmailCase {
+	case "", ConfluentEmailAsSent, ConfluentEmailLower:
+	default:
+		return fmt.Errorf("confluent email case %q: want as-sent or lower", c.EmailCase)
 	}
 	if (c.SecondKey == "") != (c.SecondSecret == "") {
 		return errors.New("confluent second key: want both the key and its secret")

@@ -173,7 +173,7 @@ func TestConfluentSwitches(t *testing.T) {
 	_, c := start(t, Config{Confluent: ConfluentConfig{Duplicate: ConfluentDuplicate201}})
 	wantStatus(t, "create", c.cf("POST", "/iam/v2/invitations", map[string]string{"email": "a@example.com"}), 201)
 	wantStatus(t, "create again (201 mode)", c.cf("POST", "/iam/v2/invitations", map[string]string{"email": "a@example.com"}), 201)
-	for _, bad := range []ConfluentConfig{{EmailFilter: "loose"}, {Duplicate: "200"}, {SecondKey: "k"}} {
+	for _, bad := range []ConfluentConfig{{EmailFilter: "loose"}, {Duplicate: "200"}, {SecondKey: "k"}, {EmailCase: "upper"}} {
 		if _, err := New(Config{Confluent: bad}); err == nil {
 			t.Errorf("New accepted %+v", bad)
 		}

@@ -50,6 +50,8 @@
 //
 //   - Confluent email filter (--confluent-email-filter): "exact" (documented:
 //     "Filter the results by exact match for email") | "fold".
+//   - Confluent stored email case (--confluent-email-case): "as-sent" |
+//     "lower"; undocumented (read-backs must find either).
 //   - Confluent create for a pending email (--confluent-duplicate): "409"
 //     (409 + Location) | "201" (a second invitation); undocumented.
 //   - A second org behind the same host (--confluent-second-key, -secret,
