@@ -54,6 +54,17 @@ func FuzzXLSX(f *testing.F) {
 	if b, err := os.ReadFile("../samples/roster.xlsx"); err == nil {
 		f.Add("", b)
 	}
+	// Workbooks as other writers save them, so the raw bytes mutate from
+	// shared strings, formulas, error cells and sheet states too.
+	hdr := row(1, sc("A1", 0), is("B1", "groups"))
+	f.Add("", handBook{sst: []string{"<t>email</t>", "<r><t>ada@</t></r><r><t>example.com</t></r>"}, sheets: []handSheet{
+		{name: "Old", state: "hidden", rows: hdr},
+		{name: "People", rows: hdr + row(2, sc("A2", 1), `<c r="B2" t="str"><f>A1</f><v>g_x0041_</v></c>`) +
+			row(3, `<c r="A3"><f>X</f></c>`, `<c r="B3" t="e"><v>#N/A</v></c>`) + `<row><c t="b"><v>1</v></c><c t="s"><v>9</v></c></row>`},
+	}}.bytes(f))
+	f.Add("", handBook{sst: []string{"<t>email</t>", "<t>ada@example.com</t>"}, sheets: []handSheet{
+		{name: "Sheet1", rows: row(1, sc("A1", 0)) + row(2, sc("A2", 1))},
+	}}.bytes(f))
 	f.Fuzz(func(t *testing.T, cells string, raw []byte) {
 		if len(raw) > 0 {
 			fuzzRoster(t, "raw.xlsx", raw)

@@ -40,7 +40,7 @@ type handBook struct {
 	noRels bool     // leave out xl/_rels/workbook.xml.rels
 }
 
-func (hb handBook) bytes(t *testing.T) []byte {
+func (hb handBook) bytes(t testing.TB) []byte {
 	t.Helper()
 	parts := map[string]string{
 		"[Content_Types].xml": `<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>`,
