@@ -75,6 +75,7 @@ func runEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) (
 	flags.BoolVar(&cfg.CSP.UsersNoNextLink, "csp-users-no-next-link", false, "CSP org users pages carry no nextLink")
 	flags.IntVar(&cfg.CSP.UsersPageMax, "csp-users-page-max", 0, "most CSP org users per page (default 200, the documented maximum)")
 	flags.StringVar(&cfg.Confluent.EmailFilter, "confluent-email-filter", emulator.ConfluentEmailExact, "how the invitations list's email filter matches: exact (documented) or fold (ignores case)")
+	flags.StringVar(&cfg.Confluent.EmailCase, "confluent-email-case", emulator.ConfluentEmailAsSent, "how a created invitation's email is stored: as-sent or lower; undocumented")
 	flags.StringVar(&cfg.Confluent.Duplicate, "confluent-duplicate", emulator.ConfluentDuplicate409, "a create for someone pending: 409 (with Location) or 201 (a second invitation); undocumented")
 	flags.StringVar(&cfg.Confluent.SecondKey, "confluent-second-key", "", "a second Cloud API key, reaching a second org behind the same host")
 	flags.StringVar(&cfg.Confluent.SecondSecret, "confluent-second-secret", "", "the second key's secret")
