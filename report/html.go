@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/invitesync/invitesync/reconcile"
@@ -54,6 +56,13 @@ const (
 	htmlMaxInternLen = 512
 )
 
+// htmlMaxChanges is the most changes listed: the page of a plan that
+// changes a million people must still open in seconds. Past it, the first
+// htmlMaxChanges in plan order are listed and the rest counted by kind in a
+// note (report.json and report.xlsx list every one). A variable: a test
+// lowers it.
+var htmlMaxChanges = 200_000
+
 // Chart geometry, in SVG user units.
 const (
 	chartLabelW = 125
@@ -69,11 +78,44 @@ type htmlBar struct {
 	TX           int // count label x
 }
 
-// htmlFold says what was folded for one kind.
+// htmlFold says what was folded for one kind that changes nothing.
 type htmlFold struct {
 	Kind, What    string
 	Count, Listed int
 	stride        int
+}
+
+// htmlCut says what was left out of the changes past htmlMaxChanges.
+type htmlCut struct {
+	Listed, Total int
+	Kinds         string // e.g. "700000 create, 100000 revoke"
+}
+
+// htmlSelector decides, in plan order, which actions the page lists.
+type htmlSelector struct {
+	folds   map[string]*htmlFold
+	seen    map[string]int // rows of a folded kind met so far
+	changes int            // changes listed so far
+}
+
+func newHTMLSelector(folds map[string]*htmlFold) *htmlSelector {
+	return &htmlSelector{folds: folds, seen: map[string]int{}}
+}
+
+func (h *htmlSelector) keep(a *reconcile.Action, kind string) bool {
+	if f := h.folds[kind]; f != nil {
+		n := h.seen[kind]
+		h.seen[kind] = n + 1
+		return n%f.stride == 0 && n/f.stride < f.Listed
+	}
+	if a.Op == reconcile.OpLeave {
+		return true
+	}
+	if h.changes >= htmlMaxChanges {
+		return false
+	}
+	h.changes++
+	return true
 }
 
 type htmlPage struct {
@@ -87,6 +129,7 @@ type htmlPage struct {
 	ChartHeight                  int
 	Total                        int
 	Folded                       []htmlFold
+	Cut                          *htmlCut
 	KindNames                    []string
 }
 
@@ -124,18 +167,45 @@ func writeHTML(w io.Writer, d *Document) error {
 	} {
 		if f.Count > htmlFoldAbove {
 			f.stride = f.Count / htmlSamples
-			f.Listed = (f.Count + f.stride - 1) / f.stride
-			f.Listed = min(f.Listed, htmlSamples)
+			f.Listed = min((f.Count+f.stride-1)/f.stride, htmlSamples)
+			folds[f.Kind] = &f
 			page.Folded = append(page.Folded, f)
-			folds[f.Kind] = &page.Folded[len(page.Folded)-1]
 		}
+	}
+	// What is not listed, by kind and by status, so the page's counts stay
+	// the summary's: one pass with the selector the rows will be chosen by.
+	unlisted := map[string]int{}
+	if len(folds) > 0 || changes(s) > htmlMaxChanges {
+		sel := newHTMLSelector(folds)
+		for i := range d.actions {
+			a := &d.actions[i]
+			kind := kindOf(a.Op, a.Unmanaged)
+			if sel.keep(a, kind) {
+				continue
+			}
+			unlisted[kind]++
+			if st := string(a.Status); st == "failed" || st == "unknown" || st == "unsupported" {
+				unlisted[st]++
+			}
+		}
+	}
+	if n := changes(s); n > htmlMaxChanges {
+		cut := &htmlCut{Listed: htmlMaxChanges, Total: n}
+		var kinds []string
+		for _, k := range []string{"create", "reinvite", "revoke", "grant", "ungrant", "remove-member"} {
+			if unlisted[k] > 0 {
+				kinds = append(kinds, fmt.Sprintf("%d %s", unlisted[k], k))
+			}
+		}
+		cut.Kinds = strings.Join(kinds, ", ")
+		page.Cut = cut
 	}
 
 	bw := bufio.NewWriterSize(w, 256<<10)
 	if err := htmlTemplate.ExecuteTemplate(bw, "head", page); err != nil {
 		return fmt.Errorf("render html: %w", err)
 	}
-	if err := writeHTMLData(bw, d, folds); err != nil {
+	if err := writeHTMLData(bw, d, newHTMLSelector(folds), unlisted); err != nil {
 		return fmt.Errorf("render html: %w", err)
 	}
 	if err := htmlTemplate.ExecuteTemplate(bw, "tail", page); err != nil {
@@ -148,18 +218,17 @@ func writeHTML(w io.Writer, d *Document) error {
 //
 //	<script type="application/json" id="report-data">{"rows":[[kind, status,
 //	email, reason, invitation, attempts, error, request id, detail], ...],
-//	"kinds":[...], "statuses":[...], "text":[...], "folded":{kind:[count, listed]}}</script>
+//	"kinds":[...], "statuses":[...], "text":[...], "unlisted":{kind or status: count}}</script>
 //
 // kind and status index "kinds" and "statuses"; a reason, error or detail is a
 // string or an index into "text". Each row is appended by hand: no
 // reflection, a few hundred nanoseconds a row.
-func writeHTMLData(bw *bufio.Writer, d *Document, folds map[string]*htmlFold) error {
+func writeHTMLData(bw *bufio.Writer, d *Document, sel *htmlSelector, unlisted map[string]int) error {
 	var (
 		kinds, statuses, texts []string
 		kindIdx                = map[string]int{}
 		statusIdx              = map[string]int{}
 		textIdx                = map[string]int{}
-		seen                   = map[string]int{} // rows of a folded kind met so far
 	)
 	index := func(m map[string]int, list *[]string, v string) int {
 		i, ok := m[v]
@@ -189,12 +258,8 @@ func writeHTMLData(bw *bufio.Writer, d *Document, folds map[string]*htmlFold) er
 	for i := range d.actions {
 		ra := &d.actions[i]
 		kind := kindOf(ra.Op, ra.Unmanaged)
-		if f := folds[kind]; f != nil {
-			n := seen[kind]
-			seen[kind] = n + 1
-			if n%f.stride != 0 || n/f.stride >= f.Listed {
-				continue
-			}
+		if !sel.keep(ra, kind) {
+			continue
 		}
 		a := toAction(ra)
 		if !first {
@@ -233,17 +298,19 @@ func writeHTMLData(bw *bufio.Writer, d *Document, folds map[string]*htmlFold) er
 	buf = appendJSONStrings(buf, statuses)
 	buf = append(buf, `,"text":`...)
 	buf = appendJSONStrings(buf, texts)
-	buf = append(buf, `,"folded":{`...)
-	i := 0
-	for _, f := range []string{"leave", "unmanaged"} {
-		if fd := folds[f]; fd != nil {
-			if i > 0 {
-				buf = append(buf, ',')
-			}
-			i++
-			buf = appendJSONString(buf, f, true)
-			buf = fmt.Appendf(buf, ":[%d,%d]", fd.Count, fd.Listed)
+	buf = append(buf, `,"unlisted":{`...)
+	names := make([]string, 0, len(unlisted))
+	for k := range unlisted {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for i, k := range names {
+		if i > 0 {
+			buf = append(buf, ',')
 		}
+		buf = appendJSONString(buf, k, true)
+		buf = append(buf, ':')
+		buf = strconv.AppendInt(buf, int64(unlisted[k]), 10)
 	}
 	buf = append(buf, "}}</script>\n"...)
 	_, err := bw.Write(buf)

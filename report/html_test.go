@@ -393,3 +393,59 @@ func TestHTMLLargeInChromium(t *testing.T) {
 		t.Errorf("search %q: status %v, %d rows; want %d", q, sm, len(parseRows(dom)), wantN)
 	}
 }
+
+// TestHTMLChangesCutInChromium: past htmlMaxChanges (lowered here) the first
+// changes are listed, the rest counted by kind in a note, and the page's
+// counts are still the summary's.
+func TestHTMLChangesCutInChromium(t *testing.T) {
+	bin := chromiumPath(t)
+	t.Setenv("GITHUB_STEP_SUMMARY", "")
+	old := htmlMaxChanges
+	htmlMaxChanges = 2000
+	t.Cleanup(func() { htmlMaxChanges = old })
+	res := planShaped(100_000)
+	for i := range res.Actions {
+		if i%997 == 0 && res.Actions[i].Op != reconcile.OpLeave {
+			res.Actions[i].Status, res.Actions[i].Error = reconcile.StatusFailed, "503"
+		}
+	}
+	dir := t.TempDir()
+	if _, err := Write(dir, []string{"html"}, res); err != nil {
+		t.Fatal(err)
+	}
+	sum := reconcile.Summarize(res.Actions)
+	fileURL := (&url.URL{Scheme: "file", Path: filepath.Join(dir, "report.html")}).String()
+	dom := string(runChromium(t, bin, "--dump-dom", fileURL+"#kind=failed"))
+	got := dataAttrs(countsRE.FindStringSubmatch(dom)[1])
+	for k, n := range summaryCounts(sum) {
+		if got[k] != strconv.Itoa(n) {
+			t.Errorf("rendered %s = %q, want %d", k, got[k], n)
+		}
+	}
+	// 2000 changes, the leave samples, every unmanaged one (too few to fold).
+	if sum.Unmanaged > htmlFoldAbove || got["rows"] != strconv.Itoa(2000+htmlSamples+sum.Unmanaged) {
+		t.Errorf("%s rows listed, want 2000 changes, %d samples and %d unmanaged", got["rows"], htmlSamples, sum.Unmanaged)
+	}
+	// Unlisted changes by kind, counted the way the page must say them.
+	byKind := map[reconcile.Op]int{}
+	seen := 0
+	for _, a := range res.Actions {
+		if a.Op == reconcile.OpLeave {
+			continue
+		}
+		if seen++; seen > 2000 {
+			byKind[a.Op]++
+		}
+	}
+	changes := len(res.Actions) - sum.Leave - sum.Unmanaged
+	want := fmt.Sprintf("Only the first 2000 of %d <b>changes</b> are listed here, so the page opens at once; not listed: %d create, %d reinvite, %d revoke, %d grant, %d remove-member.",
+		changes, byKind[reconcile.OpCreate], byKind[reconcile.OpReinvite], byKind[reconcile.OpRevoke], byKind[reconcile.OpGrant], byKind[reconcile.OpRemoveMember])
+	if !strings.Contains(dom, want) {
+		t.Errorf("no cut note %q", want)
+	}
+	for _, r := range parseRows(dom) {
+		if r.status != "failed" {
+			t.Errorf("row %v shown under kind=failed", r)
+		}
+	}
+}
