@@ -538,12 +538,15 @@ func (wb *workbook) readSheet(sh *sheetEntry, v *validator) error {
 				}
 				// </c>
 				text, why := wb.cellValue(c)
-				for len(cols) < c.col {
+				prevCol = c.col
+				c = nil
+				if text == "" && why == "" {
+					continue // an empty (styled) cell says nothing; no need to pad up to it
+				}
+				for len(cols) < prevCol {
 					cols, bad = append(cols, ""), append(bad, "")
 				}
 				cols, bad = append(cols, text), append(bad, why)
-				prevCol = c.col
-				c = nil
 				continue
 			}
 			switch tk.Name.Local {
