@@ -73,6 +73,20 @@ func TestRateControl(t *testing.T) {
 	if got := rc.current(); !near(got, 0.5) {
 		t.Fatalf("floor: %v/s, want 0.5 (5%% of 10)", got)
 	}
+	// A storm: far over what the upstream serves, a cut goes to what was
+	// served in the last second, at most halving.
+	st := newRateControl(20, 1)
+	for i := range 20 { // 5 good answers a second over 4 s
+		st.good(t0.Add(time.Duration(i)*200*time.Millisecond), false)
+	}
+	st.tooMany(t0.Add(4 * time.Second))
+	if got := st.current(); !near(got, 10) {
+		t.Fatalf("storm cut: %v/s, want 10 (half)", got)
+	}
+	st.tooMany(t0.Add(4*time.Second + 300*time.Millisecond))
+	if got := st.current(); !near(got, 5) {
+		t.Fatalf("second storm cut: %v/s, want 5 (what was served)", got)
+	}
 	un := newRateControl(-1, 1)
 	if un.tooMany(t0) || !math.IsInf(un.current(), 1) {
 		t.Fatalf("an unlimited client got a rate: %v", un.current())

@@ -90,6 +90,10 @@ type rateControl struct {
 	// lastSpent: regaining waits a hold-off after a "nothing left" reading
 	// too, so the pace stays a little under the refill, not on it.
 	lastSpent time.Time
+	// oks are the times of the good answers of the last second: what the
+	// upstream actually served, to cut to when it refuses a storm.
+	oks   []time.Time
+	since time.Time // the first good answer
 }
 
 const (
@@ -123,8 +127,27 @@ func (rc *rateControl) tooMany(now time.Time) bool {
 	}
 	rc.lastCut = now
 	cur := float64(rc.lim.Limit())
-	rc.lim.SetLimitAt(now, rate.Limit(max(cur*rateCut, rc.ceiling*rateFloor, minRate)))
+	next := cur * rateCut
+	if !rc.since.IsZero() && now.Sub(rc.since) >= time.Second {
+		// A client far over the upstream's rate goes to what was served in
+		// the last second (at most halving per cut), not 15% at a time
+		// with a 429 for every other request on the way down.
+		rc.trim(now)
+		next = max(min(next, float64(len(rc.oks))), cur*0.5)
+	}
+	rc.lim.SetLimitAt(now, rate.Limit(max(next, rc.ceiling*rateFloor, minRate)))
 	return true
+}
+
+// trim drops good answers older than a second.
+func (rc *rateControl) trim(now time.Time) {
+	i := 0
+	for i < len(rc.oks) && now.Sub(rc.oks[i]) > time.Second {
+		i++
+	}
+	if i > 0 {
+		rc.oks = append(rc.oks[:0], rc.oks[i:]...)
+	}
 }
 
 // good is an answer that is not a refusal; spent says the upstream's
@@ -135,6 +158,13 @@ func (rc *rateControl) good(now time.Time, spent bool) {
 	}
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
+	if rc.since.IsZero() {
+		rc.since = now
+	}
+	if len(rc.oks) > 0 && now.Sub(rc.oks[0]) > time.Second {
+		rc.trim(now)
+	}
+	rc.oks = append(rc.oks, now)
 	cur := float64(rc.lim.Limit())
 	if spent {
 		if now.Sub(rc.lastEase) >= rateEaseGap {

@@ -16,11 +16,20 @@ const (
 
 func TestConformance(t *testing.T) {
 	providertest.Run(t, providertest.Harness{
-		API:         emulator.APIAzure,
-		ManyCreates: 500,
-		Org:         sub + "/" + rg + "/" + org,
-		Secrets:     []string{emulator.DefaultAzureToken},
-		BadSecrets:  []string{badToken},
+		API: emulator.APIAzure,
+		// Vendor specifics the shared suite asks of the harness.
+		Seed:                   providertest.AzureSeed,
+		ListRoute:              "POST /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Confluent/organizations/{organizationName}/access/default/listInvitations",
+		PageSize:               100,
+		NoAcceptedTime:         true,
+		RawRevoked:             "INVITE_STATUS_DEACTIVATED",
+		RawUnknown:             "INVITE_STATUS_ON_HOLD",
+		MemberIsAlreadyInvited: true,
+		Roles:                  []string{"MetricsViewer"},
+		ManyCreates:            500,
+		Org:                    sub + "/" + rg + "/" + org,
+		Secrets:                []string{emulator.DefaultAzureToken},
+		BadSecrets:             []string{badToken},
 		New: func(t testing.TB, cfg providers.Config, bad bool) providers.Provider {
 			tok := emulator.DefaultAzureToken
 			if bad {

@@ -17,12 +17,22 @@ const (
 
 func harness() providertest.Harness {
 	return providertest.Harness{
-		API:         emulator.APICSP,
-		ManyCreates: 500,
-		Org:         org,
-		Principal:   emulator.DefaultCSPPrincipal,
-		Secrets:     []string{emulator.DefaultCSPRefreshToken},
-		BadSecrets:  []string{badToken},
+		API: emulator.APICSP,
+		// Vendor specifics the shared suite asks of the harness.
+		Seed:                 providertest.CSPSeed,
+		ListRoute:            "GET /csp/gateway/am/api/orgs/{orgId}/invitations",
+		RawRevoked:           "REVOKED",
+		RawUnknown:           "SUSPENDED",
+		BadCredentialsStatus: 400, // the API-token exchange refuses it
+		TokenExchange:        true,
+		// Nobody pending or a member is ever sent: the listing answers.
+		MemberIsAlreadyInvited: true,
+		Roles:                  []string{"vmc-user:full@ybUdoTC05kYFC9ZG560kpsn0I8M_"},
+		ManyCreates:            500,
+		Org:                    org,
+		Principal:              emulator.DefaultCSPPrincipal,
+		Secrets:                []string{emulator.DefaultCSPRefreshToken},
+		BadSecrets:             []string{badToken},
 		New: func(t testing.TB, cfg providers.Config, bad bool) providers.Provider {
 			tok := emulator.DefaultCSPRefreshToken
 			if bad {

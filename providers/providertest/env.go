@@ -55,6 +55,9 @@ func newEnv(t *testing.T, h Harness, o envOptions) *env {
 	e := &env{t: t, h: h, clock: &clock{}}
 	e.wire = &observer{base: http.DefaultTransport.(*http.Transport).Clone(), seen: map[string]bool{}}
 	cfg := o.emu
+	if h.Emulator != nil {
+		h.Emulator(&cfg)
+	}
 	cfg.Now = e.clock.Now
 	emu, err := emulator.New(cfg)
 	if err != nil {
@@ -156,82 +159,79 @@ func (e *env) assertNoSecret(what string, err error) {
 	}
 }
 
-// person is one seeded invitation in API-neutral terms.
-type person struct {
-	email  string
-	status providers.Status // pending (default), accepted, expired, revoked
-	other  bool             // created by someone else
+// Person is one seeded invitation in API-neutral terms.
+type Person struct {
+	Email  string
+	Status providers.Status // pending (default), accepted, expired, revoked
+	Other  bool             // created by someone else
 }
+
+// person is the suite's short name for Person.
+type person = Person
 
 // seed puts ps in the org under test, in the API's own vocabulary.
 func (e *env) seed(ps ...person) {
 	e.t.Helper()
-	var sd emulator.Seed
-	switch e.h.API {
-	case emulator.APIConfluent, emulator.APIAzure:
-		raw := map[providers.Status]string{
-			"": "INVITE_STATUS_SENT", providers.StatusPending: "INVITE_STATUS_SENT", providers.StatusAccepted: "INVITE_STATUS_ACCEPTED",
-			providers.StatusExpired: "INVITE_STATUS_EXPIRED", providers.StatusRevoked: "INVITE_STATUS_DEACTIVATED",
-		}
-		for _, p := range ps {
-			if e.h.API == emulator.APIAzure {
-				if sd.Azure == nil {
-					sd.Azure = map[string][]emulator.SeedAzure{}
-				}
-				sd.Azure[e.h.Org] = append(sd.Azure[e.h.Org], emulator.SeedAzure{Email: p.email, Status: raw[p.status]})
-				continue
-			}
-			c := emulator.SeedConfluent{Email: p.email, Status: raw[p.status]}
-			if p.other {
-				c.Creator = "u-someone-else"
-			}
-			sd.Confluent = append(sd.Confluent, c)
-		}
-	case emulator.APICSP:
-		sd.CSP = map[string][]emulator.SeedCSP{}
-		for _, p := range ps {
-			c := emulator.SeedCSP{Username: p.email, Status: "AVAILABLE"}
-			switch p.status {
-			case providers.StatusAccepted:
-				c.Status = "REDEEMED"
-			case providers.StatusRevoked:
-				c.Status = "REVOKED"
-			case providers.StatusExpired:
-				c.Expired = true
-			}
-			if p.other {
-				c.InvitedBy = "someone-else@example.org"
-			}
-			sd.CSP[e.h.Org] = append(sd.CSP[e.h.Org], c)
-		}
-	default:
-		e.t.Fatalf("harness API %q: want confluent, csp or azure", e.h.API)
-	}
-	if err := e.emu.Seed(sd); err != nil {
+	if err := e.emu.Seed(e.h.Seed(e.h.Org, ps)); err != nil {
 		e.t.Fatalf("seed: %v", err)
 	}
 }
 
+// inviteStatus is Confluent's (and Azure's, Confluent underneath) wire status.
+var inviteStatus = map[providers.Status]string{
+	"": "INVITE_STATUS_SENT", providers.StatusPending: "INVITE_STATUS_SENT", providers.StatusAccepted: "INVITE_STATUS_ACCEPTED",
+	providers.StatusExpired: "INVITE_STATUS_EXPIRED", providers.StatusRevoked: "INVITE_STATUS_DEACTIVATED",
+}
+
+// ConfluentSeed is Harness.Seed for Confluent Cloud (org is unused: one org
+// behind the emulator's key).
+func ConfluentSeed(_ string, ps []Person) emulator.Seed {
+	var sd emulator.Seed
+	for _, p := range ps {
+		c := emulator.SeedConfluent{Email: p.Email, Status: inviteStatus[p.Status]}
+		if p.Other {
+			c.Creator = "u-someone-else"
+		}
+		sd.Confluent = append(sd.Confluent, c)
+	}
+	return sd
+}
+
+// AzureSeed is Harness.Seed for Confluent on Azure (org is
+// "subscriptionId/resourceGroup/organizationName"). The API names no
+// creator, so Other changes nothing.
+func AzureSeed(org string, ps []Person) emulator.Seed {
+	sd := emulator.Seed{Azure: map[string][]emulator.SeedAzure{}}
+	for _, p := range ps {
+		sd.Azure[org] = append(sd.Azure[org], emulator.SeedAzure{Email: p.Email, Status: inviteStatus[p.Status]})
+	}
+	return sd
+}
+
+// CSPSeed is Harness.Seed for VMware CSP (org is the org id).
+func CSPSeed(org string, ps []Person) emulator.Seed {
+	sd := emulator.Seed{CSP: map[string][]emulator.SeedCSP{}}
+	for _, p := range ps {
+		c := emulator.SeedCSP{Username: p.Email, Status: "AVAILABLE"}
+		switch p.Status {
+		case providers.StatusAccepted:
+			c.Status = "REDEEMED"
+		case providers.StatusRevoked:
+			c.Status = "REVOKED"
+		case providers.StatusExpired:
+			c.Expired = true
+		}
+		if p.Other {
+			c.InvitedBy = "someone-else@example.org"
+		}
+		sd.CSP[org] = append(sd.CSP[org], c)
+	}
+	return sd
+}
+
 // listRequests counts the list calls the emulator served for the API under test.
 func (e *env) listRequests() int64 {
-	var n int64
-	for k, v := range e.emu.Stats().ByRoute {
-		switch e.h.API {
-		case emulator.APIConfluent:
-			if k == "GET /iam/v2/invitations" {
-				n += v
-			}
-		case emulator.APICSP:
-			if strings.HasPrefix(k, "GET ") && strings.HasSuffix(k, "/invitations") {
-				n += v
-			}
-		case emulator.APIAzure:
-			if strings.HasSuffix(k, "/listInvitations") {
-				n += v
-			}
-		}
-	}
-	return n
+	return e.emu.Stats().ByRoute[e.h.ListRoute]
 }
 
 // createAll creates reqs in calls of at most MaxBatch, workers at a time,
