@@ -337,6 +337,7 @@ func (in *planInput) plan(ctx context.Context, opts PlanOptions) (*Plan, error, 
 	}
 	plan.Principal = in.id.Principal
 	plan.Options = opts
+	plan.Sends = Sends(caps)
 	acc := AccessInput{Grants: in.st.grants, UserIDs: in.st.userIDs, ManageAllRoles: opts.ManageAllRoles, Ledger: in.ledger}
 	var extra []Action
 	if in.st.accessRead {
@@ -647,4 +648,18 @@ func VerdictOf(err error) Verdict {
 		return VerdictRefused
 	}
 	return VerdictInvalid
+}
+
+// Sends names the roster attributes a provider with caps sets on an invitation.
+func Sends(caps providers.Capabilities) []string {
+	var out []string
+	for _, a := range []struct {
+		ok   bool
+		name string
+	}{{caps.AuthType, "auth_type"}, {caps.OrgRoles, "org_roles"}, {caps.ServiceRoles, "service_roles"}, {caps.Groups, "groups"}, {caps.Expiry, "expires_in_days"}} {
+		if a.ok {
+			out = append(out, a.name)
+		}
+	}
+	return out
 }

@@ -100,6 +100,10 @@ type Plan struct {
 	// Options are everything besides the roster and the upstream that
 	// shaped the plan; apply --plan re-derives with them.
 	Options PlanOptions `json:"options"`
+	// Sends names the roster attributes this provider sets on an
+	// invitation (auth_type, org_roles, service_roles, groups,
+	// expires_in_days): the others are not sent, so not shown as sent.
+	Sends []string `json:"sends,omitempty"`
 	// Fingerprint is a digest of the upstream invitations the plan was
 	// computed from (a quick first check of drift).
 	Fingerprint string   `json:"fingerprint"`

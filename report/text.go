@@ -59,6 +59,9 @@ const (
 type textWriter struct {
 	w    *bufio.Writer
 	opts TextOptions
+	// sends: the attributes the provider sets (nil: a plan that does not
+	// say, all shown).
+	sends map[string]bool
 }
 
 func (t *textWriter) paint(sgr, s string) string {
@@ -97,6 +100,12 @@ func WritePlanText(w io.Writer, res *reconcile.Result, opts TextOptions) error {
 	}
 	d := newDocument(res)
 	t := &textWriter{w: bufio.NewWriterSize(w, 64<<10), opts: opts}
+	if res.Plan != nil && res.Plan.Sends != nil {
+		t.sends = map[string]bool{}
+		for _, a := range res.Plan.Sends {
+			t.sends[a] = true
+		}
+	}
 	s := d.Summary
 
 	verb := "plan"
@@ -357,6 +366,9 @@ func (t *textWriter) attributeLines(m *sources.Member) []string {
 	}
 	var lines []string
 	add := func(name, value string) {
+		if t.sends != nil && !t.sends[name] {
+			return // the provider does not set it: not sent
+		}
 		lines = append(lines, fmt.Sprintf("      %-15s = %s", name, value))
 	}
 	if m.AuthType != "" {
