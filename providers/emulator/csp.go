@@ -14,7 +14,8 @@ import (
 	"time"
 )
 
-// VMware CSP (upstream-apis.md section 3).
+// VMware CSP: the CSP IAM reference ("Invite Users Using POST", the
+// invitations list, get and delete pages, the API-token exchange).
 
 const (
 	cspAuthorize       = "POST /csp/gateway/am/api/auth/api-tokens/authorize"
@@ -113,7 +114,7 @@ func (t *cspTokens) valid(tok string, now time.Time) bool {
 
 // cspAuth checks the csp-auth-token header; on failure it answers 401.
 // (Whether Authorization: Bearer also works upstream is UNCONFIRMED; the
-// emulator accepts only csp-auth-token, as contracts.md decides.)
+// emulator accepts only csp-auth-token, the header VMware documents.)
 func (s *Server) cspAuth(w http.ResponseWriter, r *http.Request, rc *reqCtx) bool {
 	if s.tokens.valid(r.Header.Get("csp-auth-token"), s.now()) {
 		return true
@@ -164,7 +165,7 @@ func (s *Server) cspLoggedIn(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	if !s.cspAuth(w, r, rc) {
 		return
 	}
-	// The endpoint exists upstream; this shape is UNCONFIRMED (contracts.md).
+	// UserDto of GET /csp/gateway/am/api/loggedin/user (a subset of its fields).
 	p := s.cfg.CSPPrincipal
 	first, last := "Invitesync", "Emulator"
 	writeJSON(w, http.StatusOK, map[string]string{
@@ -215,7 +216,7 @@ type cspGroup struct {
 }
 
 // cspInvitation is UserOrganizationInvitationResponse. There is no id field
-// upstream: the id is refLink's last segment (UNCONFIRMED; contracts.md).
+// upstream: the id is refLink's last segment (its format is not documented).
 type cspInvitation struct {
 	Username          string               `json:"username"`
 	Status            string               `json:"status"`
