@@ -20,7 +20,8 @@ type Stats struct {
 	Invitations map[string]StatusCounts `json:"invitations"`
 	// DuplicateCreates counts creates that arrived (whatever their answer) for
 	// an email that already had a pending invitation in that org (CSP: per
-	// username of a bulk invite).
+	// username of a bulk invite, members included, since CSP answers 202 to
+	// those too).
 	DuplicateCreates int64 `json:"duplicate_creates"`
 	// DuplicateGrants counts role-binding creates (Confluent, Azure) that
 	// arrived for a binding that already existed.
