@@ -83,13 +83,38 @@ func (c *Client) Create(ctx context.Context, reqs []providers.InviteRequest) ([]
 
 func ctxErr(ctx context.Context) error { return ctx.Err() }
 
-// withDefaultRole gives r the default organization role when it has none:
-// VMware's tooling calls an organization role mandatory on an invite.
+// withDefaultRole readies r's roles for the invite body: a role in roster
+// access syntax ROLE@SERVICE_DEFINITION_ID among the org roles becomes a
+// service role, a service role named by a bare service definition id gets
+// its link (InvitationServiceLink), and r gets the default organization
+// role when it has none (VMware's tooling calls one mandatory on an invite).
 func withDefaultRole(r providers.InviteRequest) providers.InviteRequest {
-	if len(r.OrgRoles) == 0 {
-		r.OrgRoles = []string{DefaultOrgRole}
+	var org []string
+	svcs := slices.Clone(r.ServiceRoles)
+	for _, role := range r.OrgRoles {
+		if name, sid, ok := strings.Cut(role, "@"); ok {
+			svcs = append(svcs, providers.ServiceRole{Link: sid, Role: name})
+			continue
+		}
+		org = append(org, role)
 	}
+	for i := range svcs {
+		if !strings.Contains(svcs[i].Link, "/") {
+			svcs[i].Link = InvitationServiceLink(svcs[i].Link)
+		}
+	}
+	if len(org) == 0 {
+		org = []string{DefaultOrgRole}
+	}
+	r.OrgRoles, r.ServiceRoles = org, svcs
 	return r
+}
+
+// InvitationServiceLink is the serviceDefinitionLink an invitation names a
+// service by, for a service definition id (the form of VMware's examples,
+// /csp/gateway/slc/api/definitions/external/ID; the users API gives the id).
+func InvitationServiceLink(id string) string {
+	return "/csp/gateway/slc/api/definitions/external/" + id
 }
 
 // validate applies the documented limits of the invite body.

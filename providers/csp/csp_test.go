@@ -747,3 +747,46 @@ func TestReinviteAfterRevoke(t *testing.T) {
 		t.Fatalf("%d pending, want bob's new invitation", p)
 	}
 }
+
+// Roles in roster access syntax may come in the org roles; each lands where
+// CSP keeps it.
+func TestInviteRoles(t *testing.T) {
+	tests := []struct {
+		in       providers.InviteRequest
+		org, svc string
+	}{
+		{providers.InviteRequest{}, "org_member", ""},
+		{providers.InviteRequest{OrgRoles: []string{"org_owner"}}, "org_owner", ""},
+		{providers.InviteRequest{OrgRoles: []string{"vmc-user:full@svc1"}}, "org_member", "/csp/gateway/slc/api/definitions/external/svc1=vmc-user:full"},
+		{providers.InviteRequest{OrgRoles: []string{"org_owner", "admin@svc2"}, ServiceRoles: []providers.ServiceRole{{Link: "/csp/gateway/slc/api/definitions/paid/x", Role: "r"}}},
+			"org_owner", "/csp/gateway/slc/api/definitions/paid/x=r,/csp/gateway/slc/api/definitions/external/svc2=admin"},
+		{providers.InviteRequest{ServiceRoles: []providers.ServiceRole{{Link: "svc3", Role: "viewer"}}}, "org_member", "/csp/gateway/slc/api/definitions/external/svc3=viewer"},
+	}
+	for _, tt := range tests {
+		got := withDefaultRole(tt.in)
+		var svc []string
+		for _, s := range got.ServiceRoles {
+			svc = append(svc, s.Link+"="+s.Role)
+		}
+		if strings.Join(got.OrgRoles, ",") != tt.org || strings.Join(svc, ",") != tt.svc {
+			t.Errorf("withDefaultRole(%+v) = %v / %v, want %s / %s", tt.in, got.OrgRoles, svc, tt.org, tt.svc)
+		}
+	}
+	// End to end: ListAccess reads back what the invitation carries.
+	e := newEnv(t, emulator.Config{}, emulator.Seed{}, 0)
+	ctx := context.Background()
+	if res, err := e.c.Create(ctx, []providers.InviteRequest{{Email: "a@example.com", OrgRoles: []string{"org_owner", "admin@svc2"}}}); err != nil || res[0].Err != nil {
+		t.Fatal(err, res)
+	}
+	gs, err := e.c.ListAccess(ctx, []providers.Person{{Email: "a@example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var roles []string
+	for _, g := range gs {
+		roles = append(roles, g.Role)
+	}
+	if strings.Join(roles, ",") != "admin@svc2,org_owner" {
+		t.Fatalf("access of the invitee: %v", roles)
+	}
+}
