@@ -42,6 +42,7 @@ type runFlags struct {
 
 	columns string // --columns: header mapping for sources.ParseColumns
 	acc     accessFlags
+	tel     telemetryFlags
 
 	roster, rosterFormat, sheet, delimiter string
 	allowExtraColumns, allowEmpty          bool
@@ -95,6 +96,7 @@ func newRunFlags(mode string, stderr io.Writer) *runFlags {
 	fs.IntVar(&rf.concurrency, "concurrency", reconcile.DefaultConcurrency, "actions in flight at once (apply)")
 	group(groupRun, "policy", "max-revoke", "revoke-unmanaged", "refresh-before", "ledger", "concurrency")
 	rf.addAccessFlags()
+	rf.addTelemetryFlags()
 	if mode == "plan" {
 		fs.StringVar(&rf.out, "out", "", "save the plan to this file for a later 'apply --plan'")
 		group(groupRun, "out")
@@ -255,15 +257,16 @@ func runReconcile(ctx context.Context, mode string, args []string, stdout, stder
 		rf.pf.name = saved.Provider
 	}
 
-	// apply records every request in the audit log.
+	// Every request is counted (metrics); apply also records each in the audit log.
 	var audit *report.Audit
-	var onAttempt func(providers.Attempt)
+	reqs := &requestCounter{}
+	onAttempt := reqs.record
 	if mode == "apply" {
 		if audit, err = report.OpenAudit(rf.reportDir); err != nil {
 			return exitFailed, fmt.Errorf("open audit log: %w", err)
 		}
 		defer audit.Close()
-		onAttempt = audit.Record
+		onAttempt = func(a providers.Attempt) { reqs.record(a); audit.Record(a) }
 	}
 	p, err := rf.pf.build(log, onAttempt)
 	if err != nil {
@@ -304,6 +307,9 @@ func runReconcile(ctx context.Context, mode string, args []string, stdout, stder
 		fmt.Fprintln(stderr, pr.String())
 	}
 	code := exitCode(out.Verdict)
+	defer func() {
+		rf.tel.publish(context.WithoutCancel(ctx), log, mode, p.Name(), out.Result, started, code, out.Err, reqs, rf.reportDir)
+	}()
 	if out.Result == nil {
 		return code, withCode(code, out.Err)
 	}
