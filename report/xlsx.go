@@ -22,14 +22,14 @@ var xlsxKinds = []string{"create", "reinvite", "revoke", "grant", "ungrant", "re
 var xlsxHeader = []string{"email", "op", "reason", "status", "invitation_id", "attempts", "error", "request_id", "detail"}
 
 const (
-	xlsxMaxCell  = 32767 // Excel's limit on a cell's characters
-	xlsxMaxWidth = 80    // widest column, in characters
+	xlsxMaxCell  = excelize.TotalCellChars // Excel's limit on a cell's characters
+	xlsxMaxWidth = 80                      // widest column, in characters
 )
 
 // xlsxMaxRows is the most rows a sheet holds (Excel's 1,048,576, header
 // included); a kind with more actions continues on "KIND (2)", "KIND (3)"...
 // A variable so a test can split sheets without writing a million rows.
-var xlsxMaxRows = 1_048_576
+var xlsxMaxRows = excelize.TotalRows
 
 // xlsxFoldAbove is the most leave (or unmanaged) rows listed: past it they
 // are counted with a note row. A 1M x 1M plan is mostly leave, and writing a
