@@ -209,3 +209,21 @@ func TestColorEnabled(t *testing.T) {
 		t.Errorf("TerminalWidth(file) = %d, want 0", w)
 	}
 }
+
+// TestWritePlanTextSends: a plan naming the attributes its provider sets
+// shows only those under a create.
+func TestWritePlanTextSends(t *testing.T) {
+	res := sampleResult()
+	res.Mode = "plan"
+	res.Actions = []reconcile.Action{{Op: reconcile.OpCreate, Email: "eve@example.com", Status: reconcile.StatusPlanned,
+		Member: &sources.Member{Email: "eve@example.com", AuthType: sources.AuthSSO, OrgRoles: []string{"org_member"}, Groups: []string{"g-1"}}}}
+	res.Plan.Sends = []string{"auth_type"}
+	out := planText(t, res, TextOptions{})
+	if !strings.Contains(out, `auth_type       = "AUTH_TYPE_SSO"`) || strings.Contains(out, "org_roles") || strings.Contains(out, "groups") {
+		t.Errorf("want only auth_type under the create:\n%s", out)
+	}
+	res.Plan.Sends = nil
+	if out := planText(t, res, TextOptions{}); !strings.Contains(out, "org_roles") || !strings.Contains(out, "groups") {
+		t.Errorf("a plan that does not say what is sent shows every attribute:\n%s", out)
+	}
+}
