@@ -27,6 +27,8 @@ test:
 demo: build
 	./samples/demo.sh $(BIN)
 
+# The bench/e2e ones run the real binary against `invitesync emulator` (rate limits 5/10/20/100/500, latency 0/50/200 ms)
+# and print each figure next to its physical limit; they take about 5 minutes of the total.
 # Each benchmark (package:name[:benchtime], default one iteration) runs in its own process so its peak-memory figure is its own;
 # bench/summarize prints the table against design.md's numbers and writes bench/results.json.
 BENCHES := \
@@ -38,7 +40,10 @@ BENCHES := \
 	./providers/confluent:BenchmarkConfluentList10k \
 	./providers/emulator:BenchmarkEmulatorThroughput:2s \
 	./providers/emulator:BenchmarkEmulatorThroughputWithState:1s \
-	./report:BenchmarkWrite10kActions
+	./report:BenchmarkWrite10kActions \
+	./bench/e2e:BenchmarkE2EApply \
+	./bench/e2e:BenchmarkE2EList \
+	./bench/e2e:BenchmarkE2ERefreshPattern
 
 bench:
 	@set -o pipefail; { for b in $(BENCHES); do \

@@ -50,3 +50,35 @@ ok  	x	1.0s
 		}
 	}
 }
+
+// End-to-end figures print next to their physical limit, from the same run
+// (the worst sub-benchmark's), and "reported" rows carry no verdict.
+func TestLimitsPrintNextToRatios(t *testing.T) {
+	in := `BenchmarkE2EApply/R10_rtt0ms-2 	1	 2 ns/op	 9.6 goodput-req/s	 10 limit-req/s	 0.96 goodput-ratio	 0 429-pct	 0 duplicate-creates
+BenchmarkE2EApply/R20_rtt0ms-2 	1	 2 ns/op	 18.2 goodput-req/s	 20 limit-req/s	 0.91 goodput-ratio	 1.5 429-pct	 0 duplicate-creates
+BenchmarkE2ERefreshPattern-2 	1	 2 ns/op	 940 refresh-requests	 7 invitesync-requests	 134.3 refresh-request-multiple
+`
+	m, err := parse(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	printTable(&out, evaluate(m))
+	flat := strings.Join(strings.Fields(out.String()), " ")
+	for _, want := range []string{
+		"end to end apply R=10 (280 creates): goodput / R >= 0.950 goodput-ratio 0.960 goodput-ratio 9.600 goodput-req/s vs 10 limit-req/s yes",
+		"end to end apply R=20 (560 creates): goodput / R >= 0.950 goodput-ratio 0.910 goodput-ratio 18.200 goodput-req/s vs 20 limit-req/s NO",
+		"1.500 429-pct",
+		"940 refresh-requests vs 7 invitesync-requests",
+		"end to end apply R=5 (140 creates): goodput / R >= 0.950 goodput-ratio not measured",
+	} {
+		if !strings.Contains(flat, want) {
+			t.Errorf("table lacks %q:\n%s", want, out.String())
+		}
+	}
+	for _, line := range strings.Split(out.String(), "\n") {
+		if strings.Contains(line, "refresh-request-multiple") && (!strings.Contains(line, "(reported)") || strings.HasSuffix(strings.TrimSpace(line), "yes")) {
+			t.Errorf("a reported row got a target or a verdict: %q", line)
+		}
+	}
+}
