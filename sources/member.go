@@ -42,7 +42,7 @@ type Origin struct {
 func (o Origin) String() string { return fmt.Sprintf("%s:%d", o.File, o.Row) }
 
 // Member is one desired person. Email keeps the roster's spelling (trimmed);
-// Key is the comparison key (lower-cased).
+// Key(Email) is the comparison key (ASCII letters lower-cased only).
 type Member struct {
 	Email         string        `json:"email" yaml:"email"`
 	AuthType      string        `json:"auth_type,omitempty" yaml:"auth_type,omitempty"`
@@ -51,7 +51,9 @@ type Member struct {
 	Groups        []string      `json:"groups,omitempty" yaml:"groups,omitempty"`
 	ExpiresInDays int           `json:"expires_in_days,omitempty" yaml:"expires_in_days,omitempty"` // 0 = upstream default
 	// Roles is the access the person should hold, each NAME or NAME@SCOPE
-	// (the roles column); nil = the column is absent: access is not managed.
+	// (the roles column; see ParseRole), canonical, sorted and unique;
+	// nil = the column is absent: access is not managed. Present but empty
+	// is a non-nil empty list: the person should hold no managed access.
 	Roles  []string `json:"roles,omitempty" yaml:"roles,omitempty"`
 	Origin Origin   `json:"origin" yaml:"-"`
 }
