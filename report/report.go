@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/invitesync/invitesync/reconcile"
 )
@@ -82,20 +83,34 @@ func Write(dir string, formats []string, res *reconcile.Result) ([]string, error
 		return nil, fmt.Errorf("write report: %w", err)
 	}
 	doc := newDocument(res)
-	var paths []string
-	var errs []error
-	for _, f := range formats {
+	// The formats are written concurrently: each only reads the document and
+	// writes its own file, so the run waits for the slowest (the workbook)
+	// rather than for their sum.
+	errs := make([]error, len(formats))
+	written := make([]string, len(formats))
+	var wg sync.WaitGroup
+	for i, f := range formats {
 		name, ok := fileNames[f]
 		if !ok {
-			errs = append(errs, &FormatError{Format: f, Err: errors.New("unknown format")})
+			errs[i] = &FormatError{Format: f, Err: errors.New("unknown format")}
 			continue
 		}
 		path := filepath.Join(dir, name)
-		if err := writeAtomic(path, func(w io.Writer) error { return render(f, w, doc) }); err != nil {
-			errs = append(errs, &FormatError{Format: f, Path: path, Err: err})
+		wg.Go(func() {
+			if err := writeAtomic(path, func(w io.Writer) error { return render(f, w, doc) }); err != nil {
+				errs[i] = &FormatError{Format: f, Path: path, Err: err}
+				return
+			}
+			written[i] = path
+		})
+	}
+	wg.Wait()
+	var paths []string
+	for i, f := range formats {
+		if written[i] == "" {
 			continue
 		}
-		paths = append(paths, path)
+		paths = append(paths, written[i])
 		if f == "md" {
 			if err := appendStepSummary(doc); err != nil {
 				errs = append(errs, &FormatError{Format: f, Path: os.Getenv("GITHUB_STEP_SUMMARY"), Err: err})
