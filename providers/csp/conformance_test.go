@@ -1,7 +1,6 @@
 package csp_test
 
 import (
-	"reflect"
 	"testing"
 
 	"github.com/invitesync/invitesync/providers"
@@ -80,27 +79,8 @@ func TestConformanceSwitches(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := harness()
-			withCSPConfig(t, &h, tt.cfg)
+			h.Emulator = func(c *emulator.Config) { c.CSP = tt.cfg }
 			providertest.Run(t, h)
 		})
-	}
-}
-
-// withCSPConfig hands cfg to the suite's emulators through the harness's
-// Emulator field (an emulator.Config, or a func(*emulator.Config) applied
-// to each case's config). Until providertest has that field the runs are
-// skipped, saying so.
-func withCSPConfig(t *testing.T, h *providertest.Harness, cfg emulator.CSPConfig) {
-	t.Helper()
-	f := reflect.ValueOf(h).Elem().FieldByName("Emulator")
-	switch {
-	case !f.IsValid():
-		t.Skip("providertest.Harness has no Emulator field: the suite cannot run under emulator switches yet")
-	case f.Type() == reflect.TypeOf(emulator.Config{}):
-		f.Set(reflect.ValueOf(emulator.Config{CSP: cfg}))
-	case f.Type() == reflect.TypeOf(func(*emulator.Config) {}):
-		f.Set(reflect.ValueOf(func(c *emulator.Config) { c.CSP = cfg }))
-	default:
-		t.Fatalf("providertest.Harness.Emulator is a %s: want emulator.Config or func(*emulator.Config)", f.Type())
 	}
 }
