@@ -52,6 +52,7 @@ func TestTrustRules(t *testing.T) {
 				{"bob@example.com", "g", "AUTH_TYPE_SSO\x1b[2J", ""},
 				{"cy@example.com", "a;" + strings.Repeat("g", 70<<10) + "\x07", "", ""},
 				{"dee@example.com", "g\u202eevil", "", ""},
+				{"fay@example.com", "g-eng\u200b;g\ufeff", "", ""},
 				{"eve@example.com", "", "", "x\x01"},
 			},
 			opts: ReadOptions{AllowExtraColumns: true},
@@ -60,7 +61,8 @@ func TestTrustRules(t *testing.T) {
 				"3:auth_type: holds the control character U+001B at byte 14: remove it (a tab or NUL inside a cell is never part of a roster value)",
 				"4:groups: holds the control character U+0007 at byte 71683: remove it (a tab or NUL inside a cell is never part of a roster value)",
 				"5:groups: holds the invisible control character U+202E at byte 2: remove it",
-				"6:notes: holds the control character U+0001 at byte 2: remove it (a tab or NUL inside a cell is never part of a roster value)",
+				"6:groups: holds the invisible control character U+200B at byte 6: remove it",
+				"7:notes: holds the control character U+0001 at byte 2: remove it (a tab or NUL inside a cell is never part of a roster value)",
 			},
 			wantBy: map[string][]string{
 				// A YAML key invitesync does not read is not looked into.
@@ -70,6 +72,7 @@ func TestTrustRules(t *testing.T) {
 					// A YAML list item is checked on its own ("a;" is the first item).
 					"4:groups: holds the control character U+0007 at byte 71681: remove it (a tab or NUL inside a cell is never part of a roster value)",
 					"5:groups: holds the invisible control character U+202E at byte 2: remove it",
+					"6:groups: holds the invisible control character U+200B at byte 6: remove it",
 				},
 			},
 		},

@@ -362,7 +362,9 @@ func (v *validator) row(r *rawRow) {
 			at(c, "%s is not valid UTF-8 text; save the file as UTF-8", Columns[c])
 			return false
 		}
-		if msg := controlProblem(cell.text); msg != "" {
+		// An email's non-ASCII characters get the look-alike message of
+		// checkEmail instead, which names the address.
+		if msg := controlProblemIn(cell.text, c != colEmail); msg != "" {
 			at(c, "%s", msg)
 			return false
 		}
@@ -485,11 +487,16 @@ func (v *validator) row(r *rawRow) {
 	}
 }
 
-// controlProblem says why text holding a control character (C0, DEL, C1)
-// or a bidirectional override is refused, or "". Such characters are
+// controlProblem says why text holding a control character (C0, DEL, C1),
+// a bidirectional override or an invisible character (zero-width space,
+// soft hyphen, BOM) is refused, or "". Such characters are
 // invisible to a reviewer, break CSV and terminals, and are never part of a
 // name, a role or an address.
-func controlProblem(s string) string {
+func controlProblem(s string) string { return controlProblemIn(s, true) }
+
+// controlProblemIn is controlProblem, looking only at ASCII control
+// characters unless nonASCII.
+func controlProblemIn(s string, nonASCII bool) string {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c == '\n' || c == '\r' {
@@ -498,11 +505,12 @@ func controlProblem(s string) string {
 		if c < 0x20 || c == 0x7f {
 			return fmt.Sprintf("holds the control character %U at byte %d: remove it (a tab or NUL inside a cell is never part of a roster value)", rune(c), i+1)
 		}
-		if c < utf8.RuneSelf {
+		if c < utf8.RuneSelf || !nonASCII {
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
-		if (r >= 0x80 && r <= 0x9f) || r == 0x061c || r == 0x200e || r == 0x200f || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) {
+		if (r >= 0x80 && r <= 0x9f) || r == 0x061c || r == 0x200e || r == 0x200f || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) ||
+			r == 0x00ad || r == 0x180e || r == 0x200b || r == 0x2060 || r == 0xfeff { // invisible: a group "g\u200b" is another group
 			return fmt.Sprintf("holds the invisible control character %U at byte %d: remove it", r, i+1)
 		}
 		i += size - 1
