@@ -140,7 +140,7 @@ func itemProblem(s string) string {
 func sanitizeMember(m Member) (Member, []string) {
 	var issues []string
 	email := strings.TrimSpace(m.Email)
-	if msg := controlProblem(m.Email); msg != "" {
+	if msg := controlProblemIn(m.Email, false); msg != "" {
 		return Member{}, []string{"email " + msg}
 	}
 	if msg := checkEmail(email); email == "" || msg != "" {
