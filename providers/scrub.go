@@ -26,6 +26,7 @@ type secretSet struct {
 	mu   sync.RWMutex
 	seen map[string]bool
 	r    *strings.Replacer
+	last string // the credential header registered last: most requests repeat it
 }
 
 // authScheme catches credentials echoed in an authorization-header shape even
@@ -84,10 +85,16 @@ func (ss *secretSet) add(s string) {
 // user:password pair and the password.
 func (ss *secretSet) addHeader(v string) {
 	v = strings.TrimSpace(v)
-	if v == "" {
+	ss.mu.RLock()
+	known := v == ss.last
+	ss.mu.RUnlock()
+	if v == "" || known {
 		return
 	}
 	ss.add(v)
+	ss.mu.Lock()
+	ss.last = v
+	ss.mu.Unlock()
 	scheme, token, ok := strings.Cut(v, " ")
 	if !ok {
 		return

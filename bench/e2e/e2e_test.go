@@ -194,21 +194,22 @@ type applyCase struct {
 	extra []string
 }
 
-// N is chosen per rate so each run takes about 20-30 s: long enough that
-// process start and report writing are what a user also waits for, short
+// N is chosen per rate so each run takes about 20-30 s at the limit: long
+// enough that process start, the serial who-am-I and listing round trips and
+// report writing weigh what they weigh in a real run of that size, short
 // enough that the whole series stays within a few minutes.
 var applyCases = []applyCase{
 	{"R5_rtt0ms", 5, 140, 0, nil},
 	{"R10_rtt0ms", 10, 280, 0, nil},
 	{"R20_rtt0ms", 20, 560, 0, nil},
 	{"R500_rtt0ms", 500, 10000, 0, nil},
-	{"R100_rtt0ms", 100, 2000, 0, nil},
-	{"R100_rtt50ms", 100, 2000, 50 * time.Millisecond, nil},
-	{"R100_rtt200ms", 100, 2000, 200 * time.Millisecond, nil},
+	{"R100_rtt0ms", 100, 3000, 0, nil},
+	{"R100_rtt50ms", 100, 3000, 50 * time.Millisecond, nil},
+	{"R100_rtt200ms", 100, 3000, 200 * time.Millisecond, nil},
 	// The same with reconcile running MaxConcurrency workers and the
 	// client's adaptive limiter gating them: what the default becomes once
 	// apply hands concurrency to the client.
-	{"R100_rtt200ms_workers64", 100, 2000, 200 * time.Millisecond, []string{"--concurrency", "64"}},
+	{"R100_rtt200ms_workers64", 100, 3000, 200 * time.Millisecond, []string{"--concurrency", "64"}},
 }
 
 // BenchmarkE2EApply: goodput (requests not refused, per second of the whole
