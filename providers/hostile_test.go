@@ -262,3 +262,28 @@ func TestConcurrencyPinnedAtTheWire(t *testing.T) {
 		t.Fatal("a negative concurrency was accepted")
 	}
 }
+
+func TestRedactHeader(t *testing.T) {
+	c := testClient(t, "http://127.0.0.1:1", Config{}, ClientOptions{Secrets: []string{"tok-123456"}})
+	h := http.Header{
+		"Authorization":  {"Bearer tok-123456"},
+		"Set-Cookie":     {"s=1"},
+		"Csp-Auth-Token": {"abc"},
+		"X-Echo":         {"you sent tok-123456\x1b[2J"},
+		"X-Ratelimit":    {"10"},
+	}
+	got := c.RedactHeader(h)
+	want := http.Header{
+		"Authorization":  {Redacted},
+		"Set-Cookie":     {Redacted},
+		"Csp-Auth-Token": {Redacted},
+		"X-Echo":         {"you sent " + Redacted},
+		"X-Ratelimit":    {"10"},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("RedactHeader = %v, want %v", got, want)
+	}
+	if h.Get("Authorization") != "Bearer tok-123456" {
+		t.Fatal("RedactHeader changed its argument")
+	}
+}

@@ -261,3 +261,26 @@ func (c *Client) safeError(err error) error {
 	}
 	return &safeErr{msg: msg, err: err}
 }
+
+// RedactHeader returns a copy of h fit to record or print (`check
+// --record`, a bug report): credential headers (Authorization, Cookie,
+// Set-Cookie, csp-auth-token...) say Redacted, and every other value is
+// scrubbed of known credentials and made safe to print.
+func (c *Client) RedactHeader(h http.Header) http.Header {
+	out := make(http.Header, len(h))
+	for name, vs := range h {
+		canon := http.CanonicalHeaderKey(name)
+		cred := canon == "Set-Cookie"
+		for _, n := range credentialHeaders {
+			cred = cred || canon == http.CanonicalHeaderKey(n)
+		}
+		for _, v := range vs {
+			if cred {
+				out[canon] = append(out[canon], Redacted)
+				continue
+			}
+			out[canon] = append(out[canon], SafeText(c.Scrub(v)))
+		}
+	}
+	return out
+}
