@@ -17,6 +17,13 @@ import (
 // level is debug, info, warn (or warning) or error, case-insensitive; ""
 // means info. Secrets are never passed to it.
 func newLogger(w io.Writer, format, level string) (zerolog.Logger, error) {
+	return newLoggerTo(w, w, format, level)
+}
+
+// newLoggerTo is newLogger deciding the format and colour from probe (the
+// real stream) and writing to out (e.g. a console that keeps log lines off
+// the progress bar).
+func newLoggerTo(probe, out io.Writer, format, level string) (zerolog.Logger, error) {
 	lvl := zerolog.InfoLevel
 	switch l := strings.ToLower(strings.TrimSpace(level)); l {
 	case "":
@@ -27,13 +34,14 @@ func newLogger(w io.Writer, format, level string) (zerolog.Logger, error) {
 	default:
 		return zerolog.Nop(), usageErrorf("--log-level %q: want debug, info, warn or error", level)
 	}
+	w := out
 	switch strings.ToLower(strings.TrimSpace(format)) {
 	case "", "auto":
-		if isTerminal(w) {
-			w = consoleWriter(w, colour(w))
+		if isTerminal(probe) {
+			w = consoleWriter(out, colour(probe))
 		}
 	case "console":
-		w = consoleWriter(w, colour(w))
+		w = consoleWriter(out, colour(probe))
 	case "json":
 	default:
 		return zerolog.Nop(), usageErrorf("--log-format %q: want console or json", format)

@@ -243,7 +243,15 @@ func runReconcile(ctx context.Context, mode string, args []string, stdout, stder
 		// write(2), any other writer (a test's buffer) needs a lock.
 		stderr = zerolog.SyncWriter(stderr)
 	}
-	log, err := newLogger(stderr, rf.logFormat, rf.logLevel)
+	// On a terminal the progress bar and the log share the line: the
+	// console clears the bar, writes the log line whole, redraws the bar.
+	var con *report.Console
+	logOut := stderr
+	if f, ok := stderr.(*os.File); ok && isTerminal(f) {
+		con = report.NewConsole(f)
+		logOut = con
+	}
+	log, err := newLoggerTo(stderr, logOut, rf.logFormat, rf.logLevel)
 	if err != nil {
 		return exitInvalid, err
 	}
@@ -291,7 +299,13 @@ func runReconcile(ctx context.Context, mode string, args []string, stdout, stder
 			}
 			return confirm(stdout, plan)
 		},
-		OnPlanned: func(n int) { prog = report.NewProgress(stderr, "apply", n, !rf.noProgress) },
+		OnPlanned: func(n int) {
+			if con != nil {
+				prog = con.NewProgress("apply", n, !rf.noProgress)
+			} else {
+				prog = report.NewProgress(stderr, "apply", n, !rf.noProgress)
+			}
+		},
 		OnProgress: func(done, _ int) {
 			if prog != nil {
 				prog.Add(done - last)
@@ -381,9 +395,7 @@ func writePlan(w io.Writer, res *reconcile.Result, maxLines int, paths []string)
 	opts := report.TextOptions{MaxLines: maxLines, Paths: paths}
 	if f, ok := w.(*os.File); ok {
 		opts.Color = report.ColorEnabled(f)
-		if cols, _, err := term.GetSize(int(f.Fd())); err == nil {
-			opts.Width = cols
-		}
+		opts.Width = report.TerminalWidth(f)
 	}
 	if err := report.WritePlanText(w, res, opts); err != nil {
 		fmt.Fprintf(w, "invitesync: %v\n", err)
