@@ -224,15 +224,19 @@ func (wb *workbook) choose(want string) (*sheetEntry, string) {
 	var sh *sheetEntry
 	if want == "" {
 		sh = &wb.sheets[0]
-		if sh.state == "hidden" || sh.state == "veryHidden" {
+		if !visibleState(sh.state) {
 			var visible []string
 			for _, s := range wb.sheets {
-				if s.state != "hidden" && s.state != "veryHidden" {
+				if visibleState(s.state) {
 					visible = append(visible, s.name)
 				}
 			}
-			return nil, fmt.Sprintf("the first sheet %q is hidden (state=%q), so a reviewer of the workbook does not see it: pass --sheet %q to read it anyway, or --sheet with the sheet that holds the roster (visible sheets: %s)",
-				sh.name, sh.state, sh.name, strings.Join(quoteAll(visible), ", "))
+			others := "visible sheets: " + strings.Join(quoteAll(visible), ", ")
+			if len(visible) == 0 {
+				others = "the workbook has no visible sheet"
+			}
+			return nil, fmt.Sprintf("the first sheet %q is hidden (state=%q), so a reviewer of the workbook does not see it: pass --sheet %q to read it anyway, or --sheet with the sheet that holds the roster (%s)",
+				sh.name, sh.state, sh.name, others)
 		}
 	} else {
 		for i := range wb.sheets {
@@ -265,6 +269,11 @@ func (wb *workbook) choose(want string) (*sheetEntry, string) {
 	}
 	return sh, ""
 }
+
+// visibleState: the sheet states are visible (the default), hidden and
+// veryHidden; a state outside that set may be hidden by whatever reads it,
+// so it counts as hidden.
+func visibleState(state string) bool { return state == "" || state == "visible" }
 
 // loadSharedStrings reads the string table: each <si> is the text of its
 // <t>, or of the <t> of its rich-text runs <r>; phonetic hints (<rPh>) are

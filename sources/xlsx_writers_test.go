@@ -253,6 +253,13 @@ func TestXLSXOtherWriters(t *testing.T) {
 			want: []string{`the first sheet "x" is hidden (state="veryHidden"), so a reviewer of the workbook does not see it: pass --sheet "x" to read it anyway, or --sheet with the sheet that holds the roster (visible sheets: "People")`},
 		},
 		{
+			name: "a state outside the standard set counts as hidden",
+			book: handBook{sheets: []handSheet{
+				{name: "x", state: "Hidden", rows: header + row(2, is("A2", "ghost@example.com"))},
+			}},
+			want: []string{`the first sheet "x" is hidden (state="Hidden"), so a reviewer of the workbook does not see it: pass --sheet "x" to read it anyway, or --sheet with the sheet that holds the roster (the workbook has no visible sheet)`},
+		},
+		{
 			name: "--sheet names the hidden sheet: it is read",
 			book: handBook{sheets: []handSheet{
 				{name: "Old", state: "hidden", rows: header + row(2, is("A2", "ghost@example.com"))},
