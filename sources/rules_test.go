@@ -152,6 +152,13 @@ func TestTrustRules(t *testing.T) {
 			},
 		},
 		{
+			name: "with --allow-extra-columns the missing email still names the look-alike header",
+			grid: grid{{"Work Email", "Notes"}, {"ada@example.com", "x"}},
+			only: []string{formatCSV, formatXLSX},
+			opts: ReadOptions{AllowExtraColumns: true},
+			want: []string{`1:: missing required column "email"; the header "Work Email" looks like it: map it with --columns 'email=Work Email'`},
+		},
+		{
 			name: "a typo gets a suggestion, a quote in the header is shell-quoted",
 			grid: grid{{"emial", "Group's"}, {"ada@example.com", "g"}},
 			opts: ReadOptions{Columns: map[string]string{"email": "emial"}},
