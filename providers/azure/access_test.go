@@ -151,6 +151,13 @@ func TestPagingRules(t *testing.T) {
 			if strings.Contains(e.logs.String(), "other rule") != tt.warns {
 				t.Fatalf("warned %v, want %v: %s", !tt.warns, tt.warns, e.logs.String())
 			}
+			// The rule that worked is kept: a second listing costs no discovery.
+			if _, err := e.c.List(ctx(t)); err != nil {
+				t.Fatal(err)
+			}
+			if got := e.emu.Stats().ByRoute[route]; got != tt.wantPages+4 {
+				t.Fatalf("second listing: %d requests in all, want %d", got, tt.wantPages+4)
+			}
 		})
 	}
 }

@@ -84,6 +84,7 @@ type Client struct {
 
 	orgMu        sync.Mutex
 	confluentOrg string // properties.organizationId, from WhoAmI (cached)
+	pageRule     string // the page-token rule that last worked ("" = ruleQuery)
 
 	tokMu   sync.Mutex
 	tok     Token
@@ -297,7 +298,7 @@ const (
 func (c *Client) pages(ctx context.Context, action string, filters map[string]string, readBack bool,
 	take func(data json.RawMessage) error) (int, error) {
 	n := 0
-	rule := ruleQuery
+	rule := c.workingRule()
 	seen := map[string]bool{}
 	var prevIDs []string
 	token, prevNext := "", ""
@@ -327,6 +328,7 @@ func (c *Client) pages(ctx context.Context, action string, filters map[string]st
 			if ids = idsOf(body.Data); len(ids) > 0 && slices.Equal(ids, prevIDs) {
 				return n, fmt.Errorf("%s page %d: the same page came back for the token taken as %s and as %s: the paging rule is not known, listing stopped", action, page, ruleQuery, ruleWhole)
 			}
+			c.setRule(rule)
 		}
 		if err := take(body.Data); err != nil {
 			return n, fmt.Errorf("%s page %d: %w", action, page, err)
@@ -343,6 +345,7 @@ func (c *Client) pages(ctx context.Context, action string, filters map[string]st
 			}
 			c.log.Warn().Str("action", action).Str("rule", other).Msg("azure: metadata.next holds no page_token; taking the next page token by the other rule")
 			rule = other
+			c.setRule(rule)
 		}
 		if seen[t] {
 			return n, fmt.Errorf("%s page %d: metadata.next repeats an earlier page token: the listing would never end", action, page)
@@ -350,6 +353,23 @@ func (c *Client) pages(ctx context.Context, action string, filters map[string]st
 		seen[t] = true
 		token, prevNext, prevIDs = t, next, ids
 	}
+}
+
+// workingRule is the page-token rule to try first: the one that worked last
+// (later listings of the run then cost no discovery request).
+func (c *Client) workingRule() string {
+	c.orgMu.Lock()
+	defer c.orgMu.Unlock()
+	if c.pageRule == "" {
+		return ruleQuery
+	}
+	return c.pageRule
+}
+
+func (c *Client) setRule(r string) {
+	c.orgMu.Lock()
+	c.pageRule = r
+	c.orgMu.Unlock()
 }
 
 func otherRule(r string) string {
