@@ -182,7 +182,7 @@ func TestSampleConfig(t *testing.T) {
 		if err := applyConfig(rf.fs, filepath.Join("..", "..", "samples", "config.yaml")); err != nil {
 			t.Fatalf("%s: %v", mode, err)
 		}
-		if rf.pf.name != "confluent" || rf.roster != "samples/roster.csv" || rf.maxRevoke != "10%" || rf.formats != "json,md,xlsx,html" {
+		if rf.pf.name != "confluent" || rf.roster != "samples/roster.csv" || rf.maxRevoke != "50%" || rf.formats != "json,md,xlsx,html" {
 			t.Errorf("%s: provider %q roster %q max-revoke %q format %q", mode, rf.pf.name, rf.roster, rf.maxRevoke, rf.formats)
 		}
 	}
