@@ -317,6 +317,8 @@ func runFleet(ctx context.Context, targets []fleetTarget, parallel int, stdout, 
 	var wg sync.WaitGroup
 	for i, t := range targets {
 		results[i].target = t
+	}
+	for i, t := range targets {
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
@@ -370,8 +372,8 @@ func severity(code int) int {
 	return 4
 }
 
-func runTarget(ctx context.Context, t fleetTarget, mu *sync.Mutex, stdout, stderr io.Writer) targetResult {
-	res := targetResult{target: t, started: true}
+func runTarget(ctx context.Context, t fleetTarget, mu *sync.Mutex, stdout, stderr io.Writer) (res targetResult) {
+	res = targetResult{target: t, started: true}
 	start := time.Now()
 	out := &targetWriter{name: t.name, mu: mu, w: stdout, env: t.env}
 	errw := &targetWriter{name: t.name, mu: mu, w: stderr, env: t.env}
@@ -445,7 +447,7 @@ func readSummary(dir string, since time.Time) *reconcile.Summary {
 
 func writeFleetTable(w io.Writer, results []targetResult) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TARGET\tMODE\tEXIT\tRESULT\tCREATE\tREINVITE\tREVOKE\tLEAVE\tUNMANAGED\tFAILED\tREPORT")
+	fmt.Fprintln(tw, "TARGET\tMODE\tEXIT\tRESULT\tCREATE\tREINVITE\tREVOKE\tLEAVE\tUNMANAGED\tFAILED\tTOOK\tREPORT")
 	for _, r := range results {
 		counts := "-\t-\t-\t-\t-\t-"
 		if s := r.summary; s != nil {
@@ -455,7 +457,11 @@ func writeFleetTable(w io.Writer, results []targetResult) {
 		if !r.started {
 			code = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.target.name, r.target.mode, code, outcome(r), counts, r.target.reportDir)
+		took := "-"
+		if r.started {
+			took = r.took.Round(100 * time.Millisecond).String()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.target.name, r.target.mode, code, outcome(r), counts, took, r.target.reportDir)
 	}
 	tw.Flush()
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -213,5 +214,23 @@ func TestTargetWriterKeepsLinesWhole(t *testing.T) {
 	want := `{"target":"prod","level":"info","msg":"a"}` + "\n[prod] plain line\n" + `{"target":"prod"}` + "\n[prod] partial\n"
 	if out.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", out.String(), want)
+	}
+}
+
+// Interrupted before a target starts: none runs, each is listed as not
+// started, and the run fails.
+func TestFleetInterruptedStartsNothing(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, errb strings.Builder
+	targets := []fleetTarget{{name: "a", mode: "plan", reportDir: "ra"}, {name: "b", mode: "plan", reportDir: "rb"}}
+	code, err := runFleet(ctx, targets, 1, &out, &errb)
+	if code != exitFailed || err == nil {
+		t.Errorf("exit %d, err %v; want 1 and an error", code, err)
+	}
+	for _, n := range []string{"a", "b"} {
+		if row := tableRow(out.String(), n); row == nil || row[2] != "-" || !strings.Contains(out.String(), "not started") {
+			t.Errorf("target %s: row %q\n%s", n, row, out.String())
+		}
 	}
 }
