@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -47,12 +48,18 @@ func (e *LockedError) Error() string {
 }
 
 // LockDir is where the per-org locks of this machine live:
-// $INVITESYNC_LOCK_DIR, else invitesync-locks in the temporary directory.
+// $INVITESYNC_LOCK_DIR, else invitesync-locks-UID in the temporary
+// directory (one per user: a directory another user made could not be
+// written, and a run must never fail on that).
 func LockDir() string {
 	if d := os.Getenv("INVITESYNC_LOCK_DIR"); d != "" {
 		return d
 	}
-	return filepath.Join(os.TempDir(), "invitesync-locks")
+	name := "invitesync-locks"
+	if uid := os.Getuid(); uid >= 0 {
+		name += "-" + strconv.Itoa(uid)
+	}
+	return filepath.Join(os.TempDir(), name)
 }
 
 // LockPaths are the locks a run against provider's org takes: one keyed by
@@ -99,11 +106,11 @@ func realPath(path string) (string, error) {
 func AcquireLock(paths []string, h Holder) (*RunLock, error) {
 	rl := &RunLock{}
 	for _, path := range paths {
-		if err := os.MkdirAll(filepath.Dir(path), 0o1777); err != nil {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			rl.Release()
 			return nil, fmt.Errorf("lock: %w", err)
 		}
-		fl := flock.New(path, flock.SetFlag(os.O_CREATE|os.O_RDWR|noFollow), flock.SetPermissions(0o666))
+		fl := flock.New(path, flock.SetFlag(os.O_CREATE|os.O_RDWR|noFollow), flock.SetPermissions(0o600))
 		ok, err := fl.TryLock()
 		if err != nil {
 			rl.Release()

@@ -71,7 +71,7 @@ func TestApplyLockOnLedger(t *testing.T) {
 		a[3] = many
 		first <- runCLI(t, append(a, "--max-revoke", "100%")...)
 	}()
-	for {
+	for deadline := time.Now().Add(30 * time.Second); ; {
 		l, err := reconcile.AcquireLock([]string{realDir(t, dir) + "/ledger.jsonl.lock"}, reconcile.Holder{})
 		var le *reconcile.LockedError
 		if errors.As(err, &le) {
@@ -81,6 +81,14 @@ func TestApplyLockOnLedger(t *testing.T) {
 			t.Fatal(err)
 		}
 		l.Release()
+		select {
+		case r := <-first:
+			t.Fatalf("the fourth apply ended before it was seen holding the lock: %v", r)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the fourth apply never took the lock")
+		}
 		time.Sleep(5 * time.Millisecond)
 	}
 	other := runCLI(t, "apply", "--yes", "--roster", sampleRoster, "--provider", "confluent",
