@@ -191,8 +191,16 @@ func normalizeArgs(root *cobra.Command, args []string) []string {
 func reparseArgs(fs *pflag.FlagSet, args []string) []string {
 	var out []string
 	fs.Visit(func(f *pflag.Flag) {
-		if f.Name != "help" {
-			out = append(out, "--"+f.Name+"="+f.Value.String())
+		switch v := f.Value.(type) {
+		case pflag.SliceValue:
+			// String() of a list is "[a,b]": pass each item on its own.
+			for _, item := range v.GetSlice() {
+				out = append(out, "--"+f.Name+"="+item)
+			}
+		default:
+			if f.Name != "help" {
+				out = append(out, "--"+f.Name+"="+f.Value.String())
+			}
 		}
 	})
 	if len(args) > 0 {
