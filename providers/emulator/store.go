@@ -92,7 +92,17 @@ func (st *store) cspOrgFor(id string, create bool) *cspOrg {
 }
 
 // key is the comparison key of an email: trimmed, lower-cased (as sources.Key).
-func key(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+// key folds ASCII case only, as invitesync does: a Unicode fold would make
+// look-alikes (the Kelvin sign and k) one person.
+func key(email string) string {
+	b := []byte(strings.TrimSpace(email))
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
 
 // ---- Confluent (and Azure, which is Confluent underneath) ----
 
