@@ -330,3 +330,36 @@ func TestRemoveMemberUnsupported(t *testing.T) {
 		t.Fatalf("%d requests for an unsupported removal", n)
 	}
 }
+
+// Under 20% injected faults of every kind, grants to 30 members converge
+// (a failed or unknown one is tried again on the next pass, as a rerun
+// would) with exactly one binding each: duplicates are told by read-back.
+func TestAccessUnderFaults(t *testing.T) {
+	const n = 30
+	e := newEnv(t, emulator.Config{FaultSeed: 11, Faults: []string{emulator.Fault429, emulator.Fault500, emulator.Fault503, emulator.FaultReset}},
+		people(n, "INVITE_STATUS_ACCEPTED"))
+	cx := ctx(t)
+	members, err := e.c.ListMembers(cx)
+	if err != nil || len(members) != n {
+		t.Fatalf("members %d %v", len(members), err)
+	}
+	e.emu.SetFaults(0.2, nil)
+	pending := map[string]providers.Grant{}
+	for _, m := range members {
+		pending[m.ID] = providers.Grant{Email: m.Email, UserID: m.ID, Role: "MetricsViewer"}
+	}
+	for pass := 0; len(pending) > 0 && pass < 10; pass++ {
+		for id, g := range pending {
+			if _, err := e.c.GrantRole(cx, g); err == nil {
+				delete(pending, id)
+			}
+		}
+	}
+	e.emu.SetFaults(0, nil)
+	if len(pending) > 0 {
+		t.Fatalf("%d grants never went through", len(pending))
+	}
+	if st := e.emu.Stats(); st.Access[emulator.APIAzure].Bindings != n || st.FaultsInjected == 0 {
+		t.Fatalf("%d bindings, want %d; %d faults", st.Access[emulator.APIAzure].Bindings, n, st.FaultsInjected)
+	}
+}
