@@ -10,8 +10,8 @@
 # Credentials are never build arguments: pass them to `docker run -e`/--env-file
 # or a Kubernetes Secret at run time.
 
-# The Go version go.mod asks for.
-FROM golang:1.26.8-bookworm AS build
+# The Go version go.mod asks for (any Debian variant: the binary is static).
+FROM golang:1.26.8 AS build
 WORKDIR /src
 # Modules first, so a source change does not download them again.
 COPY go.mod go.sum ./

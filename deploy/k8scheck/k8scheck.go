@@ -5,8 +5,6 @@
 package k8scheck
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -277,18 +275,4 @@ func CheckPVC(p *corev1.PersistentVolumeClaim) error {
 		return fmt.Errorf("%s: no storage request", p.Name)
 	}
 	return nil
-}
-
-// ErrJoin joins errors for a test message.
-func ErrJoin(errs []error) error { return errors.Join(errs...) }
-
-// Compact returns a YAML stream without comment-only lines, for messages.
-func Compact(b []byte) string {
-	var out bytes.Buffer
-	for _, l := range strings.Split(string(b), "\n") {
-		if t := strings.TrimSpace(l); t != "" && !strings.HasPrefix(t, "#") {
-			out.WriteString(l + "\n")
-		}
-	}
-	return out.String()
 }
