@@ -287,3 +287,19 @@ func TestRedactHeader(t *testing.T) {
 		t.Fatal("RedactHeader changed its argument")
 	}
 }
+
+// With an OnResponse hook (check --record), DoJSON still decodes, and the
+// hook sees the raw body; the Response holds no copy of it.
+func TestDoJSONWithOnResponse(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"data":[1,2,3]}`)
+	}))
+	defer srv.Close()
+	var seen []byte
+	c := testClient(t, srv.URL, Config{OnResponse: func(_, _ string, _ int, _ http.Header, body []byte) { seen = body }}, ClientOptions{})
+	var v struct{ Data []int }
+	resp, err := c.DoJSON(context.Background(), Request{Method: "GET", Path: "/l", Idempotent: true}, &v)
+	if err != nil || len(v.Data) != 3 || resp.Body != nil || string(seen) != `{"data":[1,2,3]}` {
+		t.Fatalf("err %v, v %+v, body %q, hook saw %q", err, v, resp.Body, seen)
+	}
+}
