@@ -300,3 +300,50 @@ func TestChartLints(t *testing.T) {
 		}
 	}
 }
+
+func TestChartTelemetry(t *testing.T) {
+	ch := loadChart(t)
+	one := []any{map[string]any{"name": "acme", "provider": "confluent",
+		"roster": map[string]any{"configMap": map[string]any{"name": "r", "key": "roster.csv"}}}}
+
+	// Off by default: no flag, no env.
+	out, err := render(t, ch, map[string]any{"orgs": one})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cjs, _ := decodeFleet(t, out)
+	if a := strings.Join(args(cjs[0]), " "); strings.Contains(a, "pushgateway") || strings.Contains(a, "notify") {
+		t.Errorf("telemetry flags without telemetry values: %s", a)
+	}
+
+	out, err = render(t, ch, map[string]any{"orgs": one, "telemetry": map[string]any{
+		"pushgateway":   "http://pushgateway.monitoring.svc:9091",
+		"notifyWebhook": map[string]any{"secretName": "chat-webhook", "key": "slack"},
+		"notifyEmails":  true,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cjs, _ = decodeFleet(t, out)
+	a := " " + strings.Join(args(cjs[0]), " ") + " "
+	for _, want := range []string{"--pushgateway=http://pushgateway.monitoring.svc:9091", "--notify-webhook=$(INVITESYNC_NOTIFY_WEBHOOK)", "--notify-emails"} {
+		if !strings.Contains(a, " "+want+" ") {
+			t.Errorf("args %q lack %s", a, want)
+		}
+	}
+	var ref *corev1.SecretKeySelector
+	for _, e := range cjs[0].Spec.JobTemplate.Spec.Template.Spec.Containers[0].Env {
+		if e.Name == "INVITESYNC_NOTIFY_WEBHOOK" && e.ValueFrom != nil {
+			ref = e.ValueFrom.SecretKeyRef
+		}
+	}
+	if ref == nil || ref.Name != "chat-webhook" || ref.Key != "slack" {
+		t.Errorf("the webhook URL does not come from the Secret's key: %+v", ref)
+	}
+
+	// Credentials in a values URL would be in every pod spec: refused.
+	_, err = render(t, ch, map[string]any{"orgs": one, "telemetry": map[string]any{"pushgateway": "https://user:pw@push.example.com"}})
+	if err == nil || !strings.Contains(err.Error(), "pushgateway") {
+		t.Errorf("a pushgateway URL with credentials rendered (err %v)", err)
+	}
+}
