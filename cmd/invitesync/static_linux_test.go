@@ -142,11 +142,13 @@ func TestStaticCrossBuilds(t *testing.T) {
 		{"windows", "amd64"},
 	} {
 		t.Run(target.goos+"/"+target.goarch, func(t *testing.T) {
-			cmd := exec.Command("go", "build", "./...")
+			// The shipped binary and everything it imports; the test-only
+			// packages (deploy/k8scheck's Kubernetes types) would only add minutes.
+			cmd := exec.Command("go", "build", "-o", os.DevNull, "./cmd/invitesync")
 			cmd.Dir = filepath.Join("..", "..")
 			cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+target.goos, "GOARCH="+target.goarch)
 			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Errorf("GOOS=%s GOARCH=%s go build ./...: %v\n%s", target.goos, target.goarch, err, out)
+				t.Errorf("GOOS=%s GOARCH=%s go build ./cmd/invitesync: %v\n%s", target.goos, target.goarch, err, out)
 			}
 		})
 	}
