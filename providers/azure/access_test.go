@@ -363,3 +363,17 @@ func TestAccessUnderFaults(t *testing.T) {
 		t.Fatalf("%d bindings, want %d; %d faults", st.Access[emulator.APIAzure].Bindings, n, st.FaultsInjected)
 	}
 }
+
+// A listing that never ends stops with an error wrapping providers.ErrPaging.
+func TestEndlessListingStops(t *testing.T) {
+	e := newEnv(t, emulator.Config{PageSizeMax: 2}, people(5, ""))
+	if err := e.emu.SetMisbehave([]string{emulator.MisbehaveEndlessPages}, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.c.List(ctx(t)); !errors.Is(err, providers.ErrPaging) {
+		t.Fatalf("List = %v, want ErrPaging", err)
+	}
+	if n := e.emu.Stats().Requests; n > 20 {
+		t.Fatalf("%d requests before stopping", n)
+	}
+}

@@ -36,8 +36,6 @@ const (
 	PageSize = 100
 	// Scope is the ARM audience azidentity tokens are requested for.
 	Scope = "https://management.azure.com/.default"
-	// maxPages bounds one listing (10 million items at 100 a page).
-	maxPages = 100_000
 )
 
 // RevokeHint says what to do instead of a revoke, which the API lacks.
@@ -278,6 +276,7 @@ func (c *Client) listInvitations(ctx context.Context, filters map[string]string,
 		}
 		return nil
 	})
+	out, _ = providers.DedupeInvitations(out) // pages that overlapped
 	return out, n, err
 }
 
@@ -299,13 +298,10 @@ func (c *Client) pages(ctx context.Context, action string, filters map[string]st
 	take func(data json.RawMessage) error) (int, error) {
 	n := 0
 	rule := c.workingRule()
-	seen := map[string]bool{}
+	guard := iam.NewGuard(c.http.MaxPages())
 	var prevIDs []string
 	token, prevNext := "", ""
 	for page := 1; ; page++ {
-		if page > maxPages {
-			return n, fmt.Errorf("%s: still not at the end after %d pages: the listing would never end", action, maxPages)
-		}
 		body, m, err := c.page(ctx, action, filters, token, readBack)
 		n += m
 		if err != nil {
@@ -347,10 +343,12 @@ func (c *Client) pages(ctx context.Context, action string, filters map[string]st
 			rule = other
 			c.setRule(rule)
 		}
-		if seen[t] {
-			return n, fmt.Errorf("%s page %d: metadata.next repeats an earlier page token: the listing would never end", action, page)
+		if err := guard.Page(page, ids); err != nil {
+			return n, fmt.Errorf("%s: %w", action, err)
 		}
-		seen[t] = true
+		if err := guard.Next(page, t); err != nil {
+			return n, fmt.Errorf("%s: %w", action, err)
+		}
 		token, prevNext, prevIDs = t, next, ids
 	}
 }

@@ -50,12 +50,9 @@ type listMeta struct {
 func (c *Client) pages(ctx context.Context, path string, q url.Values, readBack bool,
 	take func(data json.RawMessage) error, stop func(meta listMeta, got int) bool) (int, error) {
 	n := 0
-	seen := map[string]bool{}
+	guard := iam.NewGuard(c.http.MaxPages())
 	token := ""
 	for page := 1; ; page++ {
-		if page > maxPages {
-			return n, fmt.Errorf("%s: still not at the end after %d pages: the listing would never end", path, maxPages)
-		}
 		qq := url.Values{}
 		for k, v := range q {
 			qq[k] = v
@@ -88,14 +85,31 @@ func (c *Client) pages(ctx context.Context, path string, q url.Values, readBack 
 				return n, errStopped
 			}
 		}
+		if err := guard.Page(page, idsOf(body.Data)); err != nil {
+			return n, fmt.Errorf("%s: %w", path, err)
+		}
 		if token, err = PageToken(*body.Metadata.Next); err != nil {
 			return n, fmt.Errorf("%s page %d: %w", path, page, err)
 		}
-		if seen[token] {
-			return n, fmt.Errorf("%s page %d: metadata.next repeats an earlier page token: the listing would never end", path, page)
+		if err := guard.Next(page, token); err != nil {
+			return n, fmt.Errorf("%s: %w", path, err)
 		}
-		seen[token] = true
 	}
+}
+
+// idsOf reads the ids of a page's items.
+func idsOf(data json.RawMessage) []string {
+	var items []struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(data, &items) != nil {
+		return nil
+	}
+	ids := make([]string, len(items))
+	for i, it := range items {
+		ids[i] = it.ID
+	}
+	return ids
 }
 
 var errStopped = errors.New("listing stopped on purpose")

@@ -2,6 +2,7 @@ package confluent_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -446,5 +447,25 @@ func TestAccessUnderFaults(t *testing.T) {
 	}
 	if st := e.emu.Stats(); st.Access[emulator.APIConfluent].Bindings != n+1 || st.FaultsInjected == 0 {
 		t.Fatalf("%d bindings (want %d and the owner's), %d faults", st.Access[emulator.APIConfluent].Bindings, n, st.FaultsInjected)
+	}
+}
+
+// Listings that never end (fresh tokens forever, the items starting over)
+// stop with an error wrapping providers.ErrPaging within a few pages.
+func TestEndlessListingsStop(t *testing.T) {
+	e := newEnv(t, emulator.Config{PageSizeMax: 2}, emulator.Seed{Confluent: []emulator.SeedConfluent{
+		{Email: "a@example.com", Status: "INVITE_STATUS_ACCEPTED"}, {Email: "b@example.com"}, {Email: "c@example.com"}, {Email: "d@example.com"}, {Email: "e@example.com"}}})
+	if err := e.emu.SetMisbehave([]string{emulator.MisbehaveEndlessPages}, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	cx := ctx(t)
+	if _, err := e.c.List(cx); !errors.Is(err, providers.ErrPaging) {
+		t.Fatalf("List = %v, want ErrPaging", err)
+	}
+	if _, err := e.c.ListMembers(cx); err != nil && !errors.Is(err, providers.ErrPaging) {
+		t.Fatalf("ListMembers = %v", err)
+	}
+	if n := e.emu.Stats().Requests; n > 20 {
+		t.Fatalf("%d requests before stopping", n)
 	}
 }

@@ -33,9 +33,6 @@ const (
 	// PageSize is the documented maximum page_size; a server with a lower
 	// maximum clamps it and we follow metadata.next all the same.
 	PageSize = 100
-	// maxPages bounds one listing: 10 million items at 100 a page. An
-	// upstream past it hands out fresh tokens forever.
-	maxPages = 100_000
 )
 
 const invitationsPath = "/iam/v2/invitations"
@@ -161,7 +158,7 @@ func (c *Client) List(ctx context.Context) ([]providers.Invitation, error) {
 func (c *Client) list(ctx context.Context, filters url.Values, readBack bool) ([]providers.Invitation, int, error) {
 	var out []providers.Invitation
 	n := 0
-	seen := map[string]bool{}
+	guard := iam.NewGuard(c.http.MaxPages())
 	token := ""
 	for page := 1; ; page++ {
 		q := url.Values{}
@@ -171,9 +168,6 @@ func (c *Client) list(ctx context.Context, filters url.Values, readBack bool) ([
 		q.Set("page_size", fmt.Sprint(PageSize))
 		if token != "" {
 			q.Set("page_token", token)
-		}
-		if page > maxPages {
-			return nil, n, fmt.Errorf("still not at the end after %d pages: the listing would never end", maxPages)
 		}
 		resp, err := c.http.Do(ctx, providers.Request{Method: http.MethodGet, Path: invitationsPath, Query: q, Idempotent: true, ReadBack: readBack})
 		n += providers.Attempts(resp, err)
@@ -190,24 +184,28 @@ func (c *Client) list(ctx context.Context, filters url.Values, readBack bool) ([
 			return nil, n, fmt.Errorf("page %d: decode: %w", page, err)
 		}
 		now := c.now()
+		ids := make([]string, 0, len(body.Data))
 		for _, w := range body.Data {
 			inv, err := w.invitation(now)
 			if err != nil {
 				return nil, n, fmt.Errorf("page %d: %w", page, err)
 			}
 			out = append(out, inv)
+			ids = append(ids, inv.ID)
 		}
 		if body.Metadata.Next == nil || *body.Metadata.Next == "" {
+			out, _ = providers.DedupeInvitations(out) // pages that overlapped
 			return out, n, nil
 		}
-		token, err = PageToken(*body.Metadata.Next)
-		if err != nil {
+		if err := guard.Page(page, ids); err != nil {
+			return nil, n, err
+		}
+		if token, err = PageToken(*body.Metadata.Next); err != nil {
 			return nil, n, fmt.Errorf("page %d: %w", page, err)
 		}
-		if seen[token] {
-			return nil, n, fmt.Errorf("page %d: metadata.next repeats an earlier page token: the listing would never end", page)
+		if err := guard.Next(page, token); err != nil {
+			return nil, n, err
 		}
-		seen[token] = true
 	}
 }
 

@@ -51,3 +51,36 @@ func TestCRNSegment(t *testing.T) {
 		t.Errorf("not a CRN: %q", got)
 	}
 }
+
+func TestGuard(t *testing.T) {
+	tests := []struct {
+		name  string
+		max   int
+		pages [][]string
+		next  []string
+		fails int // page that fails, 0 = none
+	}{
+		{"normal", 0, [][]string{{"a", "b"}, {"c", "d"}, {"e"}}, []string{"t1", "t2", "t3"}, 0},
+		{"overlapping pages are fine", 0, [][]string{{"a", "b"}, {"b", "c"}, {"c", "d"}}, []string{"t1", "t2", "t3"}, 0},
+		{"started over", 0, [][]string{{"a", "b"}, {"c"}, {"a", "b"}}, []string{"t1", "t2", "t3"}, 3},
+		{"a cycle of tokens", 0, [][]string{{"a"}, {"b"}, {"c"}}, []string{"t1", "t2", "t1"}, 3},
+		{"the budget", 2, [][]string{{"a"}, {"b"}, {"c"}}, []string{"t1", "t2", "t3"}, 2},
+	}
+	for _, tt := range tests {
+		g := NewGuard(tt.max)
+		failed := 0
+		for i, ids := range tt.pages {
+			if err := g.Page(i+1, ids); err != nil {
+				failed = i + 1
+				break
+			}
+			if err := g.Next(i+1, tt.next[i]); err != nil {
+				failed = i + 1
+				break
+			}
+		}
+		if failed != tt.fails {
+			t.Errorf("%s: failed at page %d, want %d", tt.name, failed, tt.fails)
+		}
+	}
+}
