@@ -93,7 +93,7 @@ func newRunFlags(mode string, stderr io.Writer) *runFlags {
 	fs.BoolVar(&rf.revokeUnmanaged, "revoke-unmanaged", false, "also revoke pending invitations this tool did not create")
 	fs.StringVar(&rf.refreshBefore, "refresh-before", "0", "reinvite pending invitations expiring within this (Go duration or Nd days; 0 = off)")
 	fs.StringVar(&rf.ledger, "ledger", "", "JSON-lines file of the invitations this tool created (ownership where the upstream has no creator)")
-	fs.IntVar(&rf.concurrency, "concurrency", reconcile.DefaultConcurrency, "actions in flight at once (apply)")
+	fs.IntVar(&rf.concurrency, "concurrency", reconcile.DefaultConcurrency, "requests in flight at once (0 = adapt to the rate limit and the observed latency; N pins it)")
 	group(groupRun, "policy", "max-revoke", "revoke-unmanaged", "refresh-before", "ledger", "concurrency")
 	rf.addAccessFlags()
 	rf.addTelemetryFlags()
@@ -152,8 +152,8 @@ func (rf *runFlags) parse(args []string, stdout io.Writer) (done bool, err error
 	if rf.out != "" && rf.mode != "plan" {
 		return true, usageErrorf("--out is for plan")
 	}
-	if rf.concurrency < 1 {
-		return true, usageErrorf("--concurrency %d: want at least 1", rf.concurrency)
+	if rf.concurrency < 0 {
+		return true, usageErrorf("--concurrency %d: want 0 (adapt) or at least 1", rf.concurrency)
 	}
 	switch reconcile.Policy(rf.policy) {
 	case reconcile.PolicySync, reconcile.PolicyCreateOnly:
@@ -276,6 +276,7 @@ func runReconcile(ctx context.Context, mode string, args []string, stdout, stder
 		defer audit.Close()
 		onAttempt = func(a providers.Attempt) { reqs.record(a); audit.Record(a) }
 	}
+	rf.pf.concurrency = rf.concurrency
 	p, err := rf.pf.build(log, onAttempt)
 	if err != nil {
 		var ee *exitError

@@ -41,6 +41,8 @@ type providerFlags struct {
 	rate        float64
 	timeout     time.Duration
 	maxAttempts int
+	// concurrency pins the requests in flight (0 = adapt); set by the run.
+	concurrency int
 
 	builders map[string]providers.Builder
 	own      map[string]*pflag.FlagSet // each provider's flags, as its package defined them
@@ -144,6 +146,7 @@ func (pf *providerFlags) build(log zerolog.Logger, onAttempt func(providers.Atte
 		Rate:        pf.rate, // 0 = the provider's default
 		MaxAttempts: pf.maxAttempts,
 		Timeout:     pf.timeout,
+		Concurrency: pf.concurrency,
 		Logger:      log,
 		OnAttempt:   onAttempt,
 		OnResponse:  pf.onResponse,
