@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"time"
 )
 
@@ -25,8 +26,18 @@ type buildInfo struct {
 	Version, Commit, Date string
 }
 
+// String leaves out what is not known (a tagged `go install` through the
+// module proxy records no commit and no build time) rather than print "unknown".
 func (b buildInfo) String() string {
-	return fmt.Sprintf("invitesync %s (commit %s, built %s, %s)", b.Version, b.Commit, b.Date, runtime.Version())
+	var parts []string
+	if b.Commit != "" && b.Commit != "unknown" {
+		parts = append(parts, "commit "+b.Commit)
+	}
+	if b.Date != "" && b.Date != "unknown" {
+		parts = append(parts, "built "+b.Date)
+	}
+	parts = append(parts, runtime.Version())
+	return fmt.Sprintf("invitesync %s (%s)", b.Version, strings.Join(parts, ", "))
 }
 
 // currentBuild is the version of this binary: the ldflags values when set,

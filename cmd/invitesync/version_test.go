@@ -5,6 +5,7 @@ import (
 	"context"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"testing"
@@ -94,6 +95,22 @@ func TestVersionFromBuildInfo(t *testing.T) {
 	}
 	if strings.Contains(string(out), "commit unknown") {
 		t.Errorf("version output %q still says commit unknown", out)
+	}
+}
+
+func TestVersionString(t *testing.T) {
+	gov := runtime.Version()
+	for _, tt := range []struct {
+		in   buildInfo
+		want string
+	}{
+		{buildInfo{"v1.4.0", "abc1234", "2026-12-01T00:00:00Z"}, "invitesync v1.4.0 (commit abc1234, built 2026-12-01T00:00:00Z, " + gov + ")"},
+		{buildInfo{"v1.2.3", "unknown", "unknown"}, "invitesync v1.2.3 (" + gov + ")"},
+		{buildInfo{"dev", "787c5ee4b1a2-dirty", "unknown"}, "invitesync dev (commit 787c5ee4b1a2-dirty, " + gov + ")"},
+	} {
+		if got := tt.in.String(); got != tt.want {
+			t.Errorf("%+v.String() = %q, want %q", tt.in, got, tt.want)
+		}
 	}
 }
 
