@@ -454,6 +454,7 @@ func (c *Client) attempt(ctx context.Context, req Request, target *url.URL, n in
 			e.Retryable = false
 		} else if actx.Err() != nil || (isTimeout(err) && !notSent) {
 			e.Err = fmt.Errorf("no answer within %s", c.timeout)
+			e.TimedOut = true
 		}
 		c.record(ctx, req, n, start, 0, "", e)
 		return outcome{err: e, sent: hr}

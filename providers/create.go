@@ -20,11 +20,11 @@ func Attempts(resp *Response, err error) int {
 // CreateVerified makes one non-idempotent create under the rule that a retry
 // never invites twice: Do re-sends blindly only when the upstream cannot have
 // applied the call (refused, 429, 503); after one that may have landed (500,
-// 502, 504, reset, timeout, an undecodable answer) it reads back with
-// patience (readBack) and sends again only when the read-backs show nothing
-// there once the lost call can no longer be on its way. When it cannot tell
-// (a read-back fails, or the budget ends on an ambiguous send) the result is
-// Unknown: never re-sent blindly, never plain "failed". send gets the
+// 502, 504, reset, timeout, an undecodable answer) it reads back (readBack)
+// and sends again only when the call is known to be over upstream and the
+// read-back shows nothing. When it cannot tell (a read-back fails, or a call
+// it gave up waiting for may still land) the result is Unknown: never
+// re-sent blindly, never plain "failed"; the next run's listing settles it. send gets the
 // attempts left of the budget; answer reads a successful (or
 // accepted-conflict) response into res, setting res.Err when a 2xx body
 // cannot be read (ambiguous too: the call landed, but what it made is
@@ -55,9 +55,13 @@ func (c *Client) CreateVerified(ctx context.Context, email string,
 			res.Err = fmt.Errorf("create %s: %w", email, err)
 			return res
 		}
-		inv, n, verr := c.readBack(ctx, err, find)
+		inv, n, open, verr := c.readBack(ctx, err, find)
 		res.Attempts += n
 		switch {
+		case open:
+			res.Err = fmt.Errorf("create %s: %w; not found by reading back, and it may still land", email, err)
+			res.Unknown = true
+			return res
 		case verr != nil:
 			res.Err = fmt.Errorf("create %s: verify after %v: %w", email, err, verr)
 			res.Unknown = true
@@ -79,39 +83,28 @@ func (c *Client) CreateVerified(ctx context.Context, email string,
 }
 
 // readBack looks for what an ambiguous create made. A call answered with a
-// 5xx (or cut off after its answer began) is over upstream: one look after
-// a backoff settles it. A call that got no answer may still be queued
-// upstream: looks go on until the client's own timeout has passed once more
-// since the call was given up, so a create that lands late is found, not sent
-// again.
-func (c *Client) readBack(ctx context.Context, cause error, find func(context.Context) (*Invitation, int, error)) (*Invitation, int, error) {
-	patience := time.Duration(0)
-	if e, ok := AsError(cause); !ok || e.Status == 0 {
-		patience = c.timeout
+// 5xx, or cut off, is over upstream: one look after a backoff settles it. A
+// call the client gave up waiting for may still be queued upstream: looks go
+// on until the client's timeout has passed once more, and if nothing shows by
+// then the outcome stays unknown (stillOpen): a create can land later than
+// any read-back, so sending it again could invite twice.
+func (c *Client) readBack(ctx context.Context, cause error, find func(context.Context) (*Invitation, int, error)) (inv *Invitation, attempts int, stillOpen bool, err error) {
+	patience, timedOut := time.Duration(0), false
+	if e, ok := AsError(cause); ok && e.TimedOut {
+		patience, timedOut = c.timeout, true
 	}
 	deadline := time.Now().Add(patience)
-	attempts := 0
 	for round := 1; ; round++ {
 		if err := c.Backoff(ctx, round); err != nil {
-			return nil, attempts, err
+			return nil, attempts, false, err
 		}
 		inv, n, err := find(ctx)
 		attempts += n
-		if err != nil || inv != nil || !time.Now().Before(deadline) {
-			return inv, attempts, err
+		if err != nil || inv != nil {
+			return inv, attempts, false, err
+		}
+		if !time.Now().Before(deadline) {
+			return nil, attempts, timedOut, nil
 		}
 	}
-}
-
-// CreateEach creates people one call each (APIs without a bulk invite); once
-// ctx is done, the rest are reported as not attempted.
-func CreateEach(ctx context.Context, reqs []InviteRequest, one func(context.Context, InviteRequest) CreateResult) ([]CreateResult, error) {
-	out := make([]CreateResult, len(reqs))
-	for i, r := range reqs {
-		if err := ctx.Err(); err != nil {
-			return out, NotAttempted(out[i:], reqs[i:], err)
-		}
-		out[i] = one(ctx, r)
-	}
-	return out, nil
 }

@@ -25,7 +25,10 @@ type Error struct {
 	// MaybeApplied is set on a write that may have reached the upstream (500,
 	// 502, 504, reset, timeout): read before sending it again.
 	MaybeApplied bool
-	Err          error // transport cause, nil for HTTP answers
+	// TimedOut: the client gave up waiting while the upstream may still be
+	// working on the request (a write may land later).
+	TimedOut bool
+	Err      error // transport cause, nil for HTTP answers
 }
 
 func (e *Error) Error() string {

@@ -404,6 +404,15 @@ func (c *Client) sendChunk(ctx context.Context, who string, reqs []providers.Inv
 			}
 		}
 		c.invited(landed)
+		if e, ok := providers.AsError(err); ok && e.TimedOut && len(rest) > 0 {
+			// The call was given up on, not answered: it may still land
+			// upstream after any read-back, so it is never sent again here.
+			for _, i := range rest {
+				out[i].Unknown = true
+				finish(i, fmt.Errorf("create %s: %w; not found by reading back, and it may still land", reqs[i].Email, err))
+			}
+			return chunkDone, nil, nil
+		}
 		if conflict && len(rest) == len(pending) {
 			// A 409 naming nobody we can see: re-sending would loop.
 			ae := decodeError(resp.Status, resp.Header, resp.Body)
