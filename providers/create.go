@@ -108,3 +108,15 @@ func (c *Client) readBack(ctx context.Context, cause error, find func(context.Co
 		}
 	}
 }
+// CreateEach creates people one call each (APIs without a bulk invite); once
+// ctx is done, the rest are reported as not attempted.
+func CreateEach(ctx context.Context, reqs []InviteRequest, one func(context.Context, InviteRequest) CreateResult) ([]CreateResult, error) {
+	out := make([]CreateResult, len(reqs))
+	for i, r := range reqs {
+		if err := ctx.Err(); err != nil {
+			return out, NotAttempted(out[i:], reqs[i:], err)
+		}
+		out[i] = one(ctx, r)
+	}
+	return out, nil
+}
