@@ -108,6 +108,7 @@ func (c *Client) readBack(ctx context.Context, cause error, find func(context.Co
 		}
 	}
 }
+
 // CreateEach creates people one call each (APIs without a bulk invite); once
 // ctx is done, the rest are reported as not attempted.
 func CreateEach(ctx context.Context, reqs []InviteRequest, one func(context.Context, InviteRequest) CreateResult) ([]CreateResult, error) {

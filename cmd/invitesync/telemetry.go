@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -23,7 +24,7 @@ func (rf *runFlags) addTelemetryFlags() {
 	fs := rf.fs
 	fs.StringVar(&rf.tel.textfile, "metrics-textfile", "", "write the run's metrics to this file (node_exporter textfile collector format)")
 	fs.StringVar(&rf.tel.pushgateway, "pushgateway", "", "push the run's metrics to this Prometheus Pushgateway URL")
-	fs.StringVar(&rf.tel.webhook, "notify-webhook", "", "post a short Slack-compatible summary here when the run changed something or failed")
+	fs.StringVar(&rf.tel.webhook, "notify-webhook", os.Getenv("INVITESYNC_NOTIFY_WEBHOOK"), "post a short Slack-compatible summary here when the run changed something or failed (default $INVITESYNC_NOTIFY_WEBHOOK: a URL with a secret path stays out of ps)")
 	fs.BoolVar(&rf.tel.emails, "notify-emails", false, "name the people in the webhook summary (off: counts only)")
 	for _, n := range []string{"metrics-textfile", "pushgateway", "notify-webhook", "notify-emails"} {
 		annotate(fs, n, annGroup, groupOutput)
