@@ -462,14 +462,20 @@ func readState(ctx context.Context, p providers.Provider, caps providers.Capabil
 		if st.members, err = mp.ListMembers(ctx); err != nil {
 			return nil, fmt.Errorf("list members: %w", err)
 		}
+		inRoster := make(map[string]bool, len(members))
+		for i := range members {
+			inRoster[sources.Key(members[i].Email)] = true
+		}
 		for _, u := range st.members {
 			k := sources.Key(u.Email)
 			if u.ID != "" {
 				st.userIDs[k] = u.ID
 			}
-			if !hasInv[k] {
-				// A member with no invitation listed (an upstream that drops
-				// redeemed invitations) is in: never invited again.
+			if !hasInv[k] && inRoster[k] {
+				// A roster member who is in the org with no invitation listed
+				// (an upstream that drops redeemed invitations, or someone
+				// added directly) is in: never invited. Members absent from
+				// the roster are offboarding's business, not rows here.
 				st.invitations = append(st.invitations, providers.Invitation{Email: u.Email, Status: providers.StatusAccepted,
 					RawStatus: "member", CreatedAt: u.CreatedAt, UserID: u.ID, OrgRoles: u.Roles})
 			}
@@ -480,9 +486,13 @@ func readState(ctx context.Context, p providers.Provider, caps providers.Capabil
 	if acc, ok := p.(providers.Access); ok && caps.Access && (manageAccess || stripping || opts.RemoveMembers) {
 		people := make([]providers.Person, 0, len(st.userIDs))
 		for _, inv := range st.invitations {
-			k := sources.Key(inv.Email)
-			if uid, ok := st.userIDs[k]; ok {
+			if uid, ok := st.userIDs[sources.Key(inv.Email)]; ok {
 				people = append(people, providers.Person{Email: inv.Email, UserID: uid})
+			}
+		}
+		for _, u := range st.members {
+			if u.ID != "" {
+				people = append(people, providers.Person{Email: u.Email, UserID: u.ID})
 			}
 		}
 		people = dedupePeople(people)
