@@ -76,6 +76,15 @@ func runDump(ctx context.Context, pf *providerFlags, out, logFormat, logLevel st
 		return exitFailed, fmt.Errorf("upstream could not be read: %w", err)
 	}
 	members := rosterOf(invs, p.Capabilities(), log)
+	if err := withAccess(ctx, p, invs, members); err != nil {
+		return exitFailed, fmt.Errorf("upstream could not be read: %w", err)
+	}
+	// Upstream values a roster cannot hold (formula-like, control
+	// characters) are left out, each named, so what is written validates.
+	members, warns := sources.Sanitize(members)
+	for _, w := range warns {
+		log.Warn().Msg(w)
+	}
 	if err := sources.WriteFile(out, members); err != nil {
 		return exitFailed, err
 	}
@@ -131,6 +140,36 @@ func rosterOf(invs []providers.Invitation, caps providers.Capabilities, log zero
 	}
 	sort.Slice(members, func(i, j int) bool { return sources.Key(members[i].Email) < sources.Key(members[j].Email) })
 	return members
+}
+
+// withAccess fills each member's roles column with the access they hold,
+// where the provider manages access (the roster then round-trips it).
+func withAccess(ctx context.Context, p providers.Provider, invs []providers.Invitation, members []sources.Member) error {
+	acc, ok := p.(providers.Access)
+	if !ok || !p.Capabilities().Access {
+		return nil
+	}
+	var people []providers.Person
+	for _, inv := range invs {
+		if inv.UserID != "" && (inv.Status == providers.StatusPending || inv.Status == providers.StatusAccepted) {
+			people = append(people, providers.Person{Email: inv.Email, UserID: inv.UserID})
+		}
+	}
+	grants, err := acc.ListAccess(ctx, people)
+	if err != nil {
+		return fmt.Errorf("list access: %w", err)
+	}
+	held := map[string][]string{}
+	for _, g := range grants {
+		k := sources.Key(g.Email)
+		held[k] = append(held[k], g.Role)
+	}
+	for i := range members {
+		roles := held[sources.Key(members[i].Email)]
+		sort.Strings(roles)
+		members[i].Roles = append([]string{}, roles...)
+	}
+	return nil
 }
 
 // better says whether a should stand for its email rather than b.
