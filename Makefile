@@ -36,11 +36,13 @@ BENCHES := \
 	./sources:BenchmarkReadXLSX100kSharedStrings \
 	./sources:BenchmarkReadXLSX100k \
 	./sources:BenchmarkReadCSV100k \
+	./sources:BenchmarkReadCSV5M \
 	./reconcile:BenchmarkApplyAt500rps \
 	./providers/confluent:BenchmarkConfluentList10k \
 	./providers/emulator:BenchmarkEmulatorThroughput:2s \
 	./providers/emulator:BenchmarkEmulatorThroughputWithState:1s \
 	./report:BenchmarkWrite10kActions \
+	./report:BenchmarkWrite1MActions \
 	./bench/e2e:BenchmarkE2EApply \
 	./bench/e2e:BenchmarkE2EList \
 	./bench/e2e:BenchmarkE2ERefreshPattern
