@@ -91,6 +91,10 @@ type Capabilities struct {
 	// Access: the provider implements Access (roles from the roster's roles
 	// column are granted and, when ours, removed).
 	Access bool
+	// AccessBeforeAccept: a create names the invitee's user at once, so
+	// roles can be granted before the invitation is accepted (Confluent);
+	// elsewhere they wait for the person to be a member.
+	AccessBeforeAccept bool
 	// Members: the provider implements Members (accepted users are listed;
 	// RemoveMembers says whether they can also be removed).
 	Members       bool

@@ -18,6 +18,9 @@ type AccessInput struct {
 	UserIDs map[string]string
 	// ManageAllRoles removes roles this tool did not grant, too.
 	ManageAllRoles bool
+	// BeforeAccept: the provider can grant to someone invited in this run
+	// (the create names the user); otherwise they wait for acceptance.
+	BeforeAccept bool
 	Ledger         *Ledger
 }
 
@@ -49,7 +52,7 @@ func PlanAccess(members []sources.Member, invActions []Action, in AccessInput) [
 		k := sources.Key(m.Email)
 		uid := in.UserIDs[k]
 		have := held[k]
-		if uid == "" && !invitedNow[k] && len(have) == 0 {
+		if uid == "" && !(invitedNow[k] && in.BeforeAccept) && len(have) == 0 {
 			// Nobody to grant to yet (an invitee whose API names no user
 			// before acceptance): the roles go with the invitation, and
 			// the first run after acceptance settles the rest.

@@ -36,7 +36,9 @@ func TestPlanAccess(t *testing.T) {
 		inv     []Action
 		grants  []providers.Grant
 		all     bool
-		want    []string // "op email role [status] unmanaged"
+		// afterAccept: the provider grants only to members (CSP, Azure).
+		afterAccept bool
+		want        []string // "op email role [status] unmanaged"
 	}{
 		{name: "no roles column: access is not managed",
 			members: []sources.Member{member("ada@example.com")},
@@ -63,9 +65,12 @@ func TestPlanAccess(t *testing.T) {
 			want:    []string{"grant new@example.com OrganizationAdmin planned false"}},
 		{name: "an invitee whose API names no user yet waits for acceptance",
 			members: []sources.Member{member("wait@example.com", access("org_member"))}},
+		{name: "someone invited in this run, on an upstream that grants only to members, waits",
+			members: []sources.Member{member("new@example.com", access("OrganizationAdmin"))}, afterAccept: true,
+			inv: []Action{{Op: OpCreate, Email: "new@example.com", Status: StatusPlanned}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := PlanAccess(tc.members, tc.inv, AccessInput{Grants: tc.grants, UserIDs: ids, ManageAllRoles: tc.all, Ledger: ledger})
+			got := PlanAccess(tc.members, tc.inv, AccessInput{Grants: tc.grants, UserIDs: ids, ManageAllRoles: tc.all, Ledger: ledger, BeforeAccept: !tc.afterAccept})
 			var lines []string
 			for _, a := range got {
 				lines = append(lines, strings.Join([]string{string(a.Op), a.Email, a.Grant.Role, string(a.Status), boolWord(a.Unmanaged)}, " "))

@@ -338,7 +338,8 @@ func (in *planInput) plan(ctx context.Context, opts PlanOptions) (*Plan, error, 
 	plan.Principal = in.id.Principal
 	plan.Options = opts
 	plan.Sends = Sends(caps)
-	acc := AccessInput{Grants: in.st.grants, UserIDs: in.st.userIDs, ManageAllRoles: opts.ManageAllRoles, Ledger: in.ledger}
+	acc := AccessInput{Grants: in.st.grants, UserIDs: in.st.userIDs, ManageAllRoles: opts.ManageAllRoles, Ledger: in.ledger,
+		BeforeAccept: caps.AccessBeforeAccept}
 	var extra []Action
 	if in.st.accessRead {
 		extra = append(extra, PlanAccess(in.members, plan.Actions, acc)...)

@@ -190,8 +190,8 @@ func WritePlanText(w io.Writer, res *reconcile.Result, opts TextOptions) error {
 
 	shownUnmanaged := 0
 	if s.Unmanaged > 0 && !cut && fits(2) {
-		fmt.Fprintf(t.w, "\n%s\n", t.paint(sgrBold, fmt.Sprintf("Unmanaged: %d pending %s not made by invitesync, not in the roster, left alone:",
-			s.Unmanaged, plural(s.Unmanaged, "invitation", "invitations"))))
+		fmt.Fprintf(t.w, "\n%s\n", t.paint(sgrBold, fmt.Sprintf("Unmanaged: %d not made by invitesync (invitations, roles, members), left alone:",
+			s.Unmanaged)))
 		listed += 2
 		for i := range d.actions {
 			a := &d.actions[i]
@@ -201,7 +201,14 @@ func WritePlanText(w io.Writer, res *reconcile.Result, opts TextOptions) error {
 			if !fits(1) {
 				break
 			}
-			fmt.Fprintf(t.w, "  %s %s%s\n", t.paint(sgrCyan, "?"), Sanitize(a.Email), idSuffix("invitation", a.InvitationID))
+			what := idSuffix("invitation", a.InvitationID)
+			switch {
+			case a.Grant != nil:
+				what = " holds " + Sanitize(a.Grant.Role)
+			case a.User != nil:
+				what = idSuffix("member", a.User.ID)
+			}
+			fmt.Fprintf(t.w, "  %s %s%s\n", t.paint(sgrCyan, "?"), Sanitize(a.Email), what)
 			listed++
 			shownUnmanaged++
 		}

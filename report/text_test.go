@@ -57,7 +57,7 @@ func TestWritePlanText(t *testing.T) {
 		"  - revoke   gone@example.com (invitation i-gone)  [unsupported]",
 		"  - remove-member left@example.com (user u-left)",
 		"      ! takes with it: 2 API keys: AKIDLEFT1, AKIDLEFT2; 3 role bindings",
-		"Unmanaged: 1 pending invitation not made by invitesync, not in the roster, left alone:",
+		"Unmanaged: 1 not made by invitesync (invitations, roles, members), left alone:",
 		"  ? partner@example.org (invitation i-partner)",
 	} {
 		if !strings.Contains(out, want+"\n") {

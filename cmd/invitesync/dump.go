@@ -155,6 +155,17 @@ func withAccess(ctx context.Context, p providers.Provider, invs []providers.Invi
 			people = append(people, providers.Person{Email: inv.Email, UserID: inv.UserID})
 		}
 	}
+	if m, ok := p.(providers.Members); ok && p.Capabilities().Members {
+		users, err := m.ListMembers(ctx)
+		if err != nil {
+			return fmt.Errorf("list members: %w", err)
+		}
+		for _, u := range users {
+			if u.ID != "" {
+				people = append(people, providers.Person{Email: u.Email, UserID: u.ID})
+			}
+		}
+	}
 	grants, err := acc.ListAccess(ctx, people)
 	if err != nil {
 		return fmt.Errorf("list access: %w", err)

@@ -86,7 +86,7 @@ func (c *Client) Organization() string { return c.http.Endpoint().Host }
 func (c *Client) Capabilities() providers.Capabilities {
 	return providers.Capabilities{
 		Revoke: true, MaxBatch: 1, AuthType: true,
-		Access: true, Members: true, RemoveMembers: true,
+		Access: true, AccessBeforeAccept: true, Members: true, RemoveMembers: true,
 	}
 }
 

@@ -38,7 +38,7 @@ func DefaultCapabilities() providers.Capabilities {
 	return providers.Capabilities{
 		Revoke: true, MaxBatch: 1, AuthType: true, OrgRoles: true, Groups: true, Expiry: true,
 		MinExpiryDays: 1, MaxExpiryDays: 90,
-		Access: true, Members: true, RemoveMembers: true,
+		Access: true, AccessBeforeAccept: true, Members: true, RemoveMembers: true,
 	}
 }
 
