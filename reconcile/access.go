@@ -21,7 +21,7 @@ type AccessInput struct {
 	// BeforeAccept: the provider can grant to someone invited in this run
 	// (the create names the user); otherwise they wait for acceptance.
 	BeforeAccept bool
-	Ledger         *Ledger
+	Ledger       *Ledger
 }
 
 // PlanAccess appends the access actions for the roster members whose roles
