@@ -210,7 +210,12 @@ func explainUpstreamError(provider string, err error) error {
 		// The client reports the exchange under the call it was made for;
 		// that call was never sent, so name the exchange alone.
 		var b strings.Builder
-		fmt.Fprintf(&b, "%s: the credential exchange refused %s", provider, vars)
+		if e.Status == 0 {
+			// No answer: nothing was refused, the exchange could not be made.
+			fmt.Fprintf(&b, "%s: the credential exchange for %s got no answer", provider, vars)
+		} else {
+			fmt.Fprintf(&b, "%s: the credential exchange refused %s", provider, vars)
+		}
 		if e.Status != 0 {
 			fmt.Fprintf(&b, ": HTTP %d", e.Status)
 			if e.Code != "" {
