@@ -40,7 +40,9 @@ func TestReliabilityREADMEQuickStart(t *testing.T) {
 	}
 	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 	l.Close()
-	script := "set -euo pipefail\n" + strings.ReplaceAll(m[1], "8787", port)
+	// A failing step must not leave the emulator (a background job holding
+	// the output pipe) running: the test would wait on it forever.
+	script := "set -euo pipefail\ntrap 'kill $(jobs -p) 2>/dev/null || true' EXIT\n" + strings.ReplaceAll(m[1], "8787", port)
 	// plan exits 2 by design when changes are pending: the README says so in
 	// a comment on that line; accept it there, as a user would read it.
 	script = regexp.MustCompile(`(?m)^(.*\S)(\s+# exit 2\b.*)$`).ReplaceAllString(script, "$1 || [ $$? = 2 ]$2")
@@ -53,6 +55,7 @@ func TestReliabilityREADMEQuickStart(t *testing.T) {
 	cmd := exec.Command("bash", "-c", script)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GOFLAGS=-buildvcs=false")
+	cmd.WaitDelay = 10 * time.Second // then the pipes are closed, whoever holds them
 	done := make(chan struct{})
 	var out []byte
 	go func() { out, err = cmd.CombinedOutput(); close(done) }()
