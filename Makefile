@@ -39,6 +39,7 @@ BENCHES := \
 	./sources:BenchmarkReadCSV5M \
 	./reconcile:BenchmarkApplyAt500rps \
 	./providers/confluent:BenchmarkConfluentList10k \
+	./providers/confluent:BenchmarkConfluentListAccess1k \
 	./providers/emulator:BenchmarkEmulatorThroughput:2s \
 	./providers/emulator:BenchmarkEmulatorThroughputWithState:1s \
 	./report:BenchmarkWrite10kActions \
