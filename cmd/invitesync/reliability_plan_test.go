@@ -86,6 +86,7 @@ func TestReliabilitySavedPlan(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			e := startEmulator(t)
 			dir := t.TempDir()
 			roster := filepath.Join(dir, "roster.csv")
@@ -146,5 +147,29 @@ func TestReliabilitySavedPlan(t *testing.T) {
 				t.Fatalf("the reviewed plan's %d changes made %d writes", want, writes(after)-writes(before))
 			}
 		})
+	}
+}
+
+// The org is the org: a plan reviewed for org A, applied with org B's key in
+// the environment against the same host, is refused (exit 4) naming both
+// org ids, and nothing is sent.
+func TestReliabilitySavedPlanOtherOrgsKey(t *testing.T) {
+	e := startEmulator(t, "--confluent-second-key", "other-key", "--confluent-second-secret", "other-secret")
+	dir := t.TempDir()
+	roster := filepath.Join(dir, "roster.csv")
+	writeRoster(t, roster, [][]string{{"email"}, {"ada@example.com"}})
+	planPath := filepath.Join(dir, "plan.json")
+	args := providerArgs("confluent", e.url)
+	if r := invitesync(t, runOpts{}, append([]string{"plan", "--roster", roster, "--out", planPath, "--report", filepath.Join(dir, "p")}, args...)...); r.code != 2 {
+		t.Fatalf("plan for org A: %v", r)
+	}
+	other := creds{"other-key", "other-secret", defaultCreds.cspToken, defaultCreds.azureToken}
+	before := e.stats()
+	r := invitesync(t, runOpts{env: other.env()}, append([]string{"apply", "--plan", planPath, "--yes", "--report", filepath.Join(dir, "a")}, args...)...)
+	if r.code != 4 || !strings.Contains(r.stderr, "but these credentials reach") {
+		t.Fatalf("org A's plan with org B's key: want exit 4 naming both orgs: %v", r)
+	}
+	if after := e.stats(); after.ByRoute["POST /iam/v2/invitations"] != before.ByRoute["POST /iam/v2/invitations"] {
+		t.Fatal("the refused apply sent a create")
 	}
 }
