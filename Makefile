@@ -46,7 +46,8 @@ BENCHES := \
 	./report:BenchmarkWrite1MActions \
 	./bench/e2e:BenchmarkE2EApply \
 	./bench/e2e:BenchmarkE2EList \
-	./bench/e2e:BenchmarkE2ERefreshPattern
+	./bench/e2e:BenchmarkE2ERefreshPattern \
+	./bench/e2e:BenchmarkE2EPlan1M
 
 bench:
 	@set -o pipefail; { for b in $(BENCHES); do \

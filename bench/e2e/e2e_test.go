@@ -463,3 +463,93 @@ func refresh(b *testing.B, base string, ids []string, workers int) {
 		b.Fatal(err)
 	}
 }
+
+// BenchmarkE2EPlan1M: `invitesync plan` of a 1,000,000-row roster against
+// an org of 1,000,000 invitations (5% of them people who left, so 50,000
+// creates and 50,000 revokes), as a user runs it: the whole process, reports
+// included. Targets: peak RSS under 1.5 GiB; report writing (from the plan's
+// finished_at to the last report file) under 15% of the run; report.html
+// under 20 MB.
+func BenchmarkE2EPlan1M(b *testing.B) {
+	const n = 1000000
+	for b.Loop() {
+		b.StopTimer()
+		dir := b.TempDir()
+		var seed bytes.Buffer
+		seed.WriteString(`{"confluent":[`)
+		for i := range n {
+			if i > 0 {
+				seed.WriteByte(',')
+			}
+			if i%20 == 0 {
+				fmt.Fprintf(&seed, `{"email":"gone%07d@example.com"}`, i)
+			} else {
+				fmt.Fprintf(&seed, `{"email":"user%06d@example.com"}`, i)
+			}
+		}
+		seed.WriteString("]}")
+		seedPath := filepath.Join(dir, "seed.json")
+		if err := os.WriteFile(seedPath, seed.Bytes(), 0o600); err != nil {
+			b.Fatal(err)
+		}
+		emu := startEmulator(b, "--seed", seedPath)
+		roster := writeRoster(b, dir, n)
+		report := filepath.Join(dir, "report")
+		cmd := child(context.Background(), binary(b), "plan", "--roster", roster, "--provider", "confluent", "--endpoint", emu.url,
+			"--rate", "1e6", "--max-revoke", "100%", "--report", report, "--no-progress", "--log-format", "json")
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		b.StartTimer()
+		start := time.Now()
+		err := cmd.Run()
+		wall := time.Since(start)
+		b.StopTimer()
+		if code := cmd.ProcessState.ExitCode(); code != 2 {
+			b.Fatalf("plan: exit %d (%v), want 2\n%s", code, err, out.String())
+		}
+		var doc struct {
+			FinishedAt time.Time `json:"finished_at"`
+		}
+		f, err := os.Open(filepath.Join(report, "report.json"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		head := make([]byte, 4096)
+		k, _ := f.Read(head)
+		f.Close()
+		// finished_at is near the top: read it without decoding 250 MB.
+		if i := bytes.Index(head[:k], []byte(`"finished_at": "`)); i >= 0 {
+			rest := head[i+len(`"finished_at": "`):]
+			if j := bytes.IndexByte(rest, '"'); j >= 0 {
+				doc.FinishedAt, _ = time.Parse(time.RFC3339Nano, string(rest[:j]))
+			}
+		}
+		var last time.Time
+		var htmlSize int64
+		entries, _ := os.ReadDir(report)
+		for _, e := range entries {
+			info, err := e.Info()
+			if err != nil {
+				continue
+			}
+			if info.ModTime().After(last) {
+				last = info.ModTime()
+			}
+			if e.Name() == "report.html" {
+				htmlSize = info.Size()
+			}
+		}
+		rss := float64(0)
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			rss = float64(ru.Maxrss) / 1024 // KiB on Linux
+		}
+		b.ReportMetric(wall.Seconds(), "s/plan")
+		b.ReportMetric(rss, "peak-rss-MiB")
+		b.ReportMetric(1536, "limit-rss-MiB")
+		if !doc.FinishedAt.IsZero() && last.After(doc.FinishedAt) {
+			b.ReportMetric(100*last.Sub(doc.FinishedAt).Seconds()/wall.Seconds(), "report-pct")
+		}
+		b.ReportMetric(float64(htmlSize)/(1<<20), "html-MiB")
+		b.StartTimer()
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -48,7 +49,16 @@ func usageErrorf(format string, args ...any) error {
 	return withCode(exitInvalid, fmt.Errorf(format, args...))
 }
 
+// defaultMemoryLimit is the soft memory limit when GOMEMLIMIT is not set:
+// the garbage collector works harder near it instead of letting garbage
+// double the heap (a 1M x 1M plan peaked at 1.86 GB without it, 1.1 GB
+// with it, in the same time). It is soft: a bigger live heap still runs.
+const defaultMemoryLimit = 1 << 30
+
 func main() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
