@@ -132,7 +132,7 @@ func Run(ctx context.Context, cfg RunConfig) *Outcome {
 	if saved != nil && digest != saved.RosterDigest {
 		return fail(VerdictRefused, fmt.Errorf("roster %s is not the one the plan was made from (digest %s, the plan says %s): make a new plan and review it", cfg.Roster, digest, saved.RosterDigest))
 	}
-	if ps := checkMembers(members, p, caps); len(ps) > 0 {
+	if ps := CheckMembers(members, p); len(ps) > 0 {
 		return &Outcome{Verdict: VerdictInvalid, Problems: ps, Err: problemsError(ps, cfg.Roster)}
 	}
 	for _, w := range IgnoredAttributes(members, caps) {
@@ -565,9 +565,10 @@ func readRoster(path string, ro sources.ReadOptions) ([]sources.Member, string, 
 	return members, before, nil
 }
 
-// checkMembers validates the members against the provider: its limits and
-// the roles it can grant.
-func checkMembers(members []sources.Member, p providers.Provider, caps providers.Capabilities) sources.Problems {
+// CheckMembers validates the members against the provider, with no
+// upstream call: its limits and the roles it can grant.
+func CheckMembers(members []sources.Member, p providers.Provider) sources.Problems {
+	caps := p.Capabilities()
 	var ps sources.Problems
 	if err := ValidateMembers(members, caps); err != nil {
 		if !errors.As(err, &ps) {
@@ -587,8 +588,11 @@ func checkMembers(members []sources.Member, p providers.Provider, caps providers
 		}
 		for _, r := range m.Roles {
 			if err := acc.CheckRole(r); err != nil {
-				ps = append(ps, sources.Problem{File: m.Origin.File, Row: m.Origin.Row, Column: "roles",
-					Message: fmt.Sprintf("role %q: %v", r, err)})
+				msg := err.Error()
+				if !strings.Contains(msg, r) {
+					msg = fmt.Sprintf("role %q: %s", r, msg)
+				}
+				ps = append(ps, sources.Problem{File: m.Origin.File, Row: m.Origin.Row, Column: "roles", Message: msg})
 			}
 		}
 	}

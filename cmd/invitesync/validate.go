@@ -6,10 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"unicode/utf8"
 
+	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
+	"github.com/invitesync/invitesync/providers"
+	"github.com/invitesync/invitesync/reconcile"
 	"github.com/invitesync/invitesync/sources"
 )
 
@@ -20,6 +24,7 @@ func newValidateCmd(c *cli) *cobra.Command {
 	var (
 		roster, format, delimiter, output, columns string
 		opts                                       sources.ReadOptions
+		pf                                         *providerFlags
 	)
 	cmd := &cobra.Command{
 		Use:     "validate --roster FILE",
@@ -48,7 +53,15 @@ func newValidateCmd(c *cli) *cobra.Command {
 			if err := setColumns(&opts, columns); err != nil {
 				return exitInvalid, err
 			}
-			return validateRoster(roster, output, opts, c.stdout, c.stderr)
+			var p providers.Provider
+			if pf.name != "" {
+				// Built only to ask what it can do: no request is made.
+				var err error
+				if p, err = pf.build(zerolog.Nop(), nil); err != nil {
+					return exitInvalid, withCode(exitInvalid, err)
+				}
+			}
+			return validateRoster(roster, output, opts, p, c.stdout, c.stderr)
 		}),
 	}
 	flags := cmd.Flags()
@@ -67,6 +80,8 @@ func newValidateCmd(c *cli) *cobra.Command {
 	for _, n := range []string{"roster", "roster-format", "delimiter", "sheet", "columns", "allow-extra-columns", "allow-empty"} {
 		annotate(flags, n, annGroup, groupRoster)
 	}
+	pf = addProviderFlags(flags)
+	flags.Lookup("provider").Usage = "also check the roster against this provider's limits and role names (no upstream call): " + strings.Join(providers.Names(), ", ")
 	flags.StringVar(&output, "output", "text", "how to print problems: text (one per line) or json (an array)")
 	annotate(flags, "output", annGroup, groupOutput)
 	registerCompletions(cmd)
@@ -74,9 +89,14 @@ func newValidateCmd(c *cli) *cobra.Command {
 }
 
 // validateRoster reads the roster and prints the verdict.
-func validateRoster(roster, output string, opts sources.ReadOptions, stdout, stderr io.Writer) (int, error) {
+func validateRoster(roster, output string, opts sources.ReadOptions, p providers.Provider, stdout, stderr io.Writer) (int, error) {
 	members, err := sources.ReadFile(roster, opts)
 	var problems sources.Problems
+	if err == nil && p != nil {
+		if ps := reconcile.CheckMembers(members, p); len(ps) > 0 {
+			err = ps
+		}
+	}
 	switch {
 	case errors.As(err, &problems):
 		if err := printProblems(stdout, output, problems); err != nil {
