@@ -105,7 +105,7 @@ type Plan struct {
 	// expires_in_days): the others are not sent, so not shown as sent.
 	Sends []string `json:"sends,omitempty"`
 	// Fingerprint is a digest of the upstream invitations the plan was
-	// computed from (a quick first check of drift).
+	// computed from, for the record (apply --plan re-derives the plan).
 	Fingerprint string   `json:"fingerprint"`
 	Actions     []Action `json:"actions"`
 	// Digest is a sha256 over the rest of the file as written: an edit by
