@@ -225,3 +225,70 @@ func TestReliabilityOffboarding(t *testing.T) {
 		t.Errorf("the member the tool did not invite is not listed unmanaged any more (removed?): %v", final.Summary)
 	}
 }
+
+// TestReliabilityAccessCSP: CSP gives roles with the invitation and changes
+// an org user's roles once they accept. Under 20% faults: invite, accept,
+// grant; dump reads the roles back; the next plan is empty; the default
+// org_member sent with the invitation is not this tool's grant, so it is
+// listed unmanaged and never removed; a role this tool granted is removed
+// when the roster's cell drops it.
+func TestReliabilityAccessCSP(t *testing.T) {
+	const p = "csp"
+	e := startEmulator(t)
+	dir := t.TempDir()
+	roster := filepath.Join(dir, "roster.csv")
+	rows := [][]string{{"email", "roles"}}
+	for i := range 6 {
+		rows = append(rows, []string{fmt.Sprintf("ops%02d@example.com", i), "org_owner"})
+	}
+	writeRoster(t, roster, rows)
+	common := append(providerArgs(p, e.url), "--ledger", filepath.Join(dir, "ledger.jsonl"), "--no-progress", "--log-level", "warn",
+		"--rate", "1000", "--max-revoke", "100%")
+	run := func(report string, args ...string) result {
+		return invitesync(t, runOpts{}, append(append(args, "--roster", roster, "--report", filepath.Join(dir, report)), common...)...)
+	}
+	converge := func(what string) {
+		t.Helper()
+		e.setFaults(0.2, "429", "500", "503", "reset")
+		defer e.setFaults(0)
+		for attempt := 1; ; attempt++ {
+			r := run(fmt.Sprintf("%s%d", what, attempt), "apply", "--yes")
+			if r.code == 0 {
+				return
+			}
+			if attempt == 3 {
+				t.Fatalf("%s under 20%% faults did not converge in 3 runs: %v", what, r)
+			}
+		}
+	}
+	converge("invite")
+	for i := range 6 {
+		e.accept(p, fmt.Sprintf("ops%02d@example.com", i))
+	}
+	converge("grant")
+	if r := run("plan", "plan"); r.code != 0 {
+		t.Fatalf("plan after onboarding: want exit 0: %v", r)
+	}
+	out := filepath.Join(dir, "dump.csv")
+	if r := invitesync(t, runOpts{}, append([]string{"dump", "--out", out}, providerArgs(p, e.url)...)...); r.code != 0 {
+		t.Fatalf("dump: %v", r)
+	}
+	data, _ := os.ReadFile(out)
+	if n := strings.Count(string(data), "org_member;org_owner"); n != 6 {
+		t.Errorf("%d of 6 members read back holding org_member and org_owner:\n%s", n, data)
+	}
+	// ops00 drops org_owner: the one role this tool granted goes.
+	rows[1][1] = "org_member"
+	writeRoster(t, roster, rows)
+	r := run("changed", "plan")
+	s := readReportJSON(t, filepath.Join(dir, "changed")).Summary
+	if r.code != 2 || s["ungrant"] != 1 || s["grant"] != 0 {
+		t.Fatalf("one changed cell: exit %d, summary %v; want 1 ungrant\n%s", r.code, s, r.stdout)
+	}
+	if r := run("applied", "apply", "--yes"); r.code != 0 {
+		t.Fatalf("apply of the change: %v", r)
+	}
+	if r := run("final", "plan"); r.code != 0 {
+		t.Fatalf("final plan: %v", r)
+	}
+}
