@@ -30,7 +30,7 @@ demo: build
 # The bench/e2e ones run the real binary against `invitesync emulator` (rate limits 5/10/20/100/500, latency 0/50/200 ms)
 # and print each figure next to its physical limit; they take about 5 minutes of the total.
 # Each benchmark (package:name[:benchtime], default one iteration) runs in its own process so its peak-memory figure is its own;
-# bench/summarize prints the table against design.md's numbers and writes bench/results.json.
+# bench/summarize prints the table against the README's performance figures and writes bench/results.json.
 BENCHES := \
 	./reconcile:BenchmarkPlan1M \
 	./sources:BenchmarkReadXLSX100kSharedStrings \

@@ -7,7 +7,7 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// Defaults of the shared HTTP plumbing (contracts.md, "Client-side decisions").
+// Defaults of the shared HTTP plumbing.
 const (
 	DefaultMaxAttempts = 6
 	DefaultTimeout     = 30 * time.Second // one attempt, response body included

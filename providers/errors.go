@@ -87,7 +87,7 @@ func StatusCode(err error) int {
 	return 0
 }
 
-// retryableStatus: the statuses retried at all (contracts.md).
+// retryableStatus: the statuses retried at all.
 func retryableStatus(code int) bool {
 	switch code {
 	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,

@@ -51,7 +51,7 @@ func newConfluent(t testing.TB, cfg providers.Config) *confluent.Client {
 	return p
 }
 
-// sampleSeed is the emulator seed of contracts.md's sample people (Confluent).
+// sampleSeed is the emulator seed of the sample people (Confluent).
 var sampleSeed = emulator.Seed{Confluent: []emulator.SeedConfluent{
 	{Email: "ada@example.com", AuthType: sources.AuthSSO, Status: "INVITE_STATUS_SENT", Creator: emulator.DefaultConfluentPrincipal},
 	{Email: "bob@example.com", AuthType: sources.AuthLocal, Status: "INVITE_STATUS_SENT", Creator: emulator.DefaultConfluentPrincipal},
@@ -520,7 +520,7 @@ func TestApplyCSPBatches(t *testing.T) {
 	}
 }
 
-// BenchmarkApplyAt500rps is design.md's throughput figure: 5,000 creates
+// BenchmarkApplyAt500rps is the throughput figure in the README: 5,000 creates
 // and 1,000 revokes against an emulator limited to 500 requests/s, the
 // client paced at the same rate, concurrency 16. Targets: rate-ratio (the
 // requests/s achieved over the whole run, who-am-I and list included, over

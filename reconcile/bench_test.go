@@ -48,7 +48,7 @@ func bigInputs() ([]sources.Member, []providers.Invitation) {
 }
 
 // BenchmarkPlan1M plans a 1,000,000-row roster against 1,000,000
-// invitations. Target (design.md): under 2 s and 1.5 GiB. peak-heap-MiB is
+// invitations. Target: under 2 s and 1.5 GiB. peak-heap-MiB is
 // the heap in use at its highest during Compute, inputs included (sampled
 // every 10 ms); peak-rss-MiB the process's peak resident memory.
 func BenchmarkPlan1M(b *testing.B) {

@@ -104,7 +104,7 @@ func (l RevokeLimit) Of(pending int) int {
 }
 
 // Compute diffs the desired members against the current invitations (the
-// diff table of design.md) and returns the plan, its actions sorted by email
+// diff table in the README, "How the plan is decided") and returns the plan, its actions sorted by email
 // key then op. It does no I/O and, for the same inputs and Options.Now, always
 // returns the same plan.
 //

@@ -18,7 +18,7 @@ var now = time.Date(2026, 11, 10, 12, 0, 0, 0, time.UTC)
 
 const me = "u-invitesync"
 
-// Capabilities as contracts.md gives them for the three providers.
+// Capabilities as the three providers give them.
 var (
 	confluentCaps = providers.Capabilities{Revoke: true, MaxBatch: 1, AuthType: true}
 	cspCaps       = providers.Capabilities{Revoke: true, MaxBatch: 20, OrgRoles: true, ServiceRoles: true, Groups: true, Expiry: true,

@@ -79,7 +79,7 @@ func planShaped(n int) *reconcile.Result {
 }
 
 // BenchmarkWrite10kActions writes all four formats for 10,000 actions
-// (target: under 2 s per report set, see design.md's report section).
+// (target: under 2 s per report set).
 func BenchmarkWrite10kActions(b *testing.B) {
 	b.Setenv("GITHUB_STEP_SUMMARY", "")
 	res := bigResult(10_000)

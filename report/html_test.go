@@ -20,8 +20,8 @@ import (
 	"github.com/invitesync/invitesync/reconcile"
 )
 
-// demoResult is the sample roster applied against the emulator's seed
-// (contracts.md, "Sample people"), with one failure: the README screenshot.
+// demoResult is the sample roster applied against the emulator's seed,
+// with one failure: the README screenshot.
 func demoResult() *reconcile.Result {
 	start := time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
 	act := func(op reconcile.Op, email, reason, id string, st reconcile.ActionStatus, attempts int, reqID string) reconcile.Action {

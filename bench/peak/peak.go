@@ -1,5 +1,5 @@
 // Package peak measures a process's peak resident memory around a piece of
-// work, for benchmarks that report memory targets (design.md: "peak memory").
+// work, for benchmarks that report memory targets (see make bench).
 // Linux only; elsewhere the figures are reported as unavailable (-1).
 package peak
 

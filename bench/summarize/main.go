@@ -1,5 +1,5 @@
 // Command summarize reads `go test -bench` output on stdin, echoes it, and
-// prints one table of the figures design.md sets targets for, then writes the
+// prints one table of the figures the README sets targets for, then writes the
 // table and every parsed metric as JSON (bench/results.json). It asserts
 // nothing: a figure that misses its target is shown as such, and the exit code
 // stays 0 unless the input could not be read.
@@ -23,7 +23,7 @@ import (
 	"time"
 )
 
-// target is one figure design.md sets: the metric unit a benchmark reports and
+// target is one figure the README sets: the metric unit a benchmark reports and
 // the bound it must stay within. Raw and Limit, when set, name the metrics
 // of the figure itself and of its physical limit, printed next to the ratio.
 type target struct {

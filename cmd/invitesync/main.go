@@ -19,7 +19,7 @@ import (
 	_ "github.com/invitesync/invitesync/providers/csp"
 )
 
-// Exit codes (design.md, "Command line"); scripts rely on them.
+// Exit codes; scripts rely on them.
 const (
 	exitOK      = 0 // done, nothing left to change
 	exitFailed  = 1 // apply had failed actions, or the upstream could not be read

@@ -33,7 +33,7 @@ var (
 // maxListedChanges bounds the changes printed to stdout; the report has all.
 const maxListedChanges = 200
 
-// runFlags are the flags of plan and apply (design.md, "Command line").
+// runFlags are the flags of plan and apply.
 type runFlags struct {
 	mode   string // "plan" | "apply"
 	fs     *pflag.FlagSet

@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-// allFaults are the emulator's fault kinds (design.md, "The emulator").
+// allFaults are the emulator's fault kinds.
 var allFaults = []string{"429", "500", "503", "reset", "slow"}
 
 // faultPeople builds the two rosters of the faults test for provider p:

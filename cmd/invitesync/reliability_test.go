@@ -1,6 +1,6 @@
 //go:build reliability
 
-// The reliability suite (design.md, "Reliability (tested)") drives the real
+// The reliability suite drives the real
 // binary: TestMain builds it once, every test starts `invitesync emulator` as a
 // child process and runs plan, apply, validate and dump as child processes
 // against it, checking exit codes, output and the files they write. Run it
@@ -61,7 +61,7 @@ type creds struct {
 	confluentKey, confluentSecret, cspToken, azureToken string
 }
 
-// defaultCreds are the emulator's documented defaults (contracts.md).
+// defaultCreds are the emulator's documented defaults.
 var defaultCreds = creds{"emulator-key", "emulator-secret", "emulator-refresh-token", "emulator-token"}
 
 // env is the environment of an invitesync child: this process's, minus any
@@ -261,7 +261,7 @@ func (e *emulatorProc) control(method, path string, body any) []byte {
 	return data
 }
 
-// emuStats is GET /_emulator/stats (design.md, "The emulator").
+// emuStats is GET /_emulator/stats.
 type emuStats struct {
 	Requests         int64                       `json:"requests"`
 	ByStatus         map[string]int64            `json:"by_status"`
@@ -406,7 +406,7 @@ func (s *syncBuffer) String() string {
 
 // ---- files invitesync writes ----
 
-// reportDoc is report.json (design.md, "Report").
+// reportDoc is report.json.
 type reportDoc struct {
 	Version  int            `json:"version"`
 	Mode     string         `json:"mode"`

@@ -24,7 +24,7 @@ import (
 	"github.com/invitesync/invitesync/providers/confluent/iam"
 )
 
-// Defaults (upstream-apis.md, "Confluent on Azure").
+// Defaults.
 const (
 	DefaultEndpoint   = "https://management.azure.com"
 	DefaultAPIVersion = "2024-07-01"

@@ -26,7 +26,7 @@ import (
 	"github.com/invitesync/invitesync/providers/confluent/iam"
 )
 
-// Defaults (upstream-apis.md, "Decisions").
+// Defaults.
 const (
 	DefaultEndpoint = "https://api.confluent.cloud"
 	DefaultRate     = 10 // requests/second
@@ -300,7 +300,7 @@ func (c *Client) createAnswer(ctx context.Context, resp *providers.Response, res
 	}
 	// 409: a pending invitation exists (Location names it), or the person is
 	// already a member (no Location). Both mean "nothing to do" (UNCONFIRMED
-	// upstream, contracts.md).
+	// upstream).
 	if code := decodeError(resp.Status, resp.Header, resp.Body).Code; code != "" && code != "resource_already_exists" {
 		res.Err = fmt.Errorf("create %s: %w", res.Email, &providers.Error{
 			Method: http.MethodPost, Path: invitationsPath, Status: resp.Status, Code: code, RequestID: resp.RequestID, Attempts: res.Attempts,

@@ -136,14 +136,14 @@ func BenchmarkConfluentList10k(b *testing.B) {
 	b.StopTimer()
 	reqs := emu.Stats().ByRoute["GET /iam/v2/invitations"] - before
 	b.ReportMetric(float64(reqs)/float64(b.N), "list-requests/op")
-	// design.md: listing N costs ceil(N / max page size) requests, not N.
+	// listing N costs ceil(N / max page size) requests, not N.
 	b.ReportMetric(float64(reqs)/float64(b.N)-float64((n+confluent.PageSize-1)/confluent.PageSize), "extra-list-requests")
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "invitations/s")
 }
 
 // BenchmarkConfluentCreateAtRateLimit drives creates with 16 workers at the
 // emulator's own limit (500/s): the plumbing should use nearly all of it
-// (design.md: >= 95%) with under 1% of requests answered 429.
+// (>= 95%) with under 1% of requests answered 429.
 func BenchmarkConfluentCreateAtRateLimit(b *testing.B) {
 	const limit, workers, perOp = 500, 16, 2000
 	emu, err := emulator.New(emulator.Config{Rate: limit})

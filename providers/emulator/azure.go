@@ -9,9 +9,9 @@ import (
 	"time"
 )
 
-// Confluent on Azure: Microsoft.Confluent access actions (upstream-apis.md
-// section 2). Every action is a POST under azurePrefix; organizations exist
-// on first use (emulator guess, so tests need no setup).
+// Confluent on Azure: Microsoft.Confluent access actions. Every action is
+// a POST under azurePrefix; organizations exist on first use (emulator
+// guess, so tests need no setup).
 
 const (
 	azurePrefix  = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Confluent/organizations/{organizationName}/access/default/"
@@ -21,7 +21,7 @@ const (
 	azureUnknown = azurePrefix + "{action}"
 
 	// azureNextBase: the RP passes Confluent's list metadata through, so
-	// metadata.next is an api.confluent.cloud URL (upstream-apis.md 2.6).
+	// metadata.next is an api.confluent.cloud URL (as the vendor example shows).
 	azureNextBase = "https://api.confluent.cloud/iam/v2/"
 )
 

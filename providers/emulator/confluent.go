@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-// Confluent Cloud IAM v2 (upstream-apis.md section 1).
+// Confluent Cloud IAM v2.
 
 const (
 	confluentList   = "GET /iam/v2/invitations"
@@ -379,7 +379,7 @@ func (s *Server) confluentCreate(w http.ResponseWriter, r *http.Request, rc *req
 	org := s.confluentOrgLocked(c)
 	if p := org.pendingFor(email, now); p != nil && s.cfg.Confluent.Duplicate != ConfluentDuplicate201 {
 		s.mu.Unlock()
-		// 409 + Location of the existing one: UNCONFIRMED upstream (contracts.md decision).
+		// 409 + Location of the existing one: UNCONFIRMED upstream.
 		w.Header().Set("Location", rc.base+"/iam/v2/invitations/"+p.ID)
 		writeConfluentError(w, rc, http.StatusConflict, "resource_already_exists", "Resource Already Exists",
 			"An invitation for this email already exists", "/email", "")
@@ -387,7 +387,7 @@ func (s *Server) confluentCreate(w http.ResponseWriter, r *http.Request, rc *req
 	}
 	if org.isMember(email) {
 		s.mu.Unlock()
-		// No Location: the person is in (emulator guess per contracts.md).
+		// No Location: the person is in (emulator guess).
 		writeConfluentError(w, rc, http.StatusConflict, "resource_already_exists", "Resource Already Exists",
 			"User is already a member of the organization", "/email", "")
 		return
@@ -464,7 +464,7 @@ func (s *Server) confluentDelete(w http.ResponseWriter, r *http.Request, rc *req
 }
 
 // apiKeyObject is the api-key object of who-am-I; its shape is
-// UNCONFIRMED upstream (contracts.md decision).
+// UNCONFIRMED upstream.
 type apiKeyObject struct {
 	APIVersion string     `json:"api_version"`
 	Kind       string     `json:"kind"`

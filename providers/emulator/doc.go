@@ -3,10 +3,10 @@
 // one in-memory store, on loopback, with no credentials and no network. Tests,
 // benchmarks and `make demo` run against it over real sockets.
 //
-// Wire shapes follow /work/shared/upstream-apis.md to the field name; where
-// that page says UNCONFIRMED, the emulator follows the lead's decisions
-// (contracts.md) and the code says "emulator guess" at each such place. The
-// main ones:
+// Wire shapes follow the vendors' own API descriptions to the field name;
+// where they are silent the emulator guesses, offers the other plausible
+// answers behind switches, and the code says "emulator guess" at each such
+// place. The main ones:
 //
 //   - Confluent: 409 resource_already_exists + Location for a pending email
 //     (switch), 409 without Location for a member; DELETE keeps the

@@ -29,9 +29,9 @@ const (
 // Other defaults.
 const (
 	// DefaultConfluentInviteTTL: the API's seed example shows 3 days between
-	// creation and expiry (upstream-apis.md).
+	// creation and expiry.
 	DefaultConfluentInviteTTL = 72 * time.Hour
-	// DefaultCSPTokenTTL is the access token lifetime (contracts.md).
+	// DefaultCSPTokenTTL is the access token lifetime.
 	DefaultCSPTokenTTL = 1800 * time.Second
 	// MaxPageSize is the documented maximum page_size of Confluent's list (and,
 	// an emulator guess, of Azure's listInvitations).

@@ -16,7 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// Seed is the Go form of the seed file (design.md, "The emulator"). Times
+// Seed is the Go form of the seed file. Times
 // not given are relative to when the seed is loaded, so a seed works on any date.
 type Seed struct {
 	// Confluent is the org behind the emulator's Confluent API key.
