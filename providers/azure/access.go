@@ -173,36 +173,12 @@ func (c *Client) ListAccess(ctx context.Context, people []providers.Person) ([]p
 	return out, nil
 }
 
-// principals maps User:<id> to each person, looking up missing user ids in
-// the users listing by email.
+// principals maps User:<id> to each person (iam.Principals over listUsers).
 func (c *Client) principals(ctx context.Context, people []providers.Person) (map[string]providers.Person, error) {
-	out := map[string]providers.Person{}
-	var missing []providers.Person
-	for _, p := range people {
-		if p.UserID == "" {
-			missing = append(missing, p)
-			continue
-		}
-		out["User:"+p.UserID] = p
-	}
-	if len(missing) == 0 {
-		return out, nil
-	}
-	users, _, err := c.listUsers(ctx, false)
-	if err != nil {
-		return nil, err
-	}
-	ids := map[string]string{}
-	for _, u := range users {
-		ids[iam.ASCIILower(strings.TrimSpace(u.Email))] = u.ID
-	}
-	for _, p := range missing {
-		if id := ids[iam.ASCIILower(strings.TrimSpace(p.Email))]; id != "" {
-			p.UserID = id
-			out["User:"+id] = p
-		}
-	}
-	return out, nil
+	return iam.Principals(people, func() ([]providers.User, error) {
+		users, _, err := c.listUsers(ctx, false)
+		return users, err
+	})
 }
 
 // binding resolves g to its wire form.

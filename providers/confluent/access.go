@@ -190,36 +190,10 @@ func (c *Client) ListAccess(ctx context.Context, people []providers.Person) ([]p
 	return out, nil
 }
 
-// principals maps User:<id> to each person, looking up user ids it lacks
-// in the users listing (one listing for all of them).
+// principals maps User:<id> to each person (iam.Principals over the
+// members listing).
 func (c *Client) principals(ctx context.Context, people []providers.Person) (map[string]providers.Person, error) {
-	out := map[string]providers.Person{}
-	var missing []providers.Person
-	for _, p := range people {
-		if p.UserID == "" {
-			missing = append(missing, p)
-			continue
-		}
-		out["User:"+p.UserID] = p
-	}
-	if len(missing) == 0 {
-		return out, nil
-	}
-	users, err := c.ListMembers(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ids := map[string]string{}
-	for _, u := range users {
-		ids[iam.ASCIILower(strings.TrimSpace(u.Email))] = u.ID
-	}
-	for _, p := range missing {
-		if id := ids[iam.ASCIILower(strings.TrimSpace(p.Email))]; id != "" {
-			p.UserID = id
-			out["User:"+id] = p
-		}
-	}
-	return out, nil
+	return iam.Principals(people, func() ([]providers.User, error) { return c.ListMembers(ctx) })
 }
 
 // userID is g's user id, looked up by email when the grant has none.

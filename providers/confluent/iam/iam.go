@@ -194,3 +194,36 @@ func RoleOf(org, roleName, crn string) string {
 	}
 	return roleName
 }
+
+// Principals maps User:<id> to each person, looking the ids it lacks up by
+// email (ASCII case folded) in one listing of the org's users, asked only
+// when some id is missing. People not found are left out.
+func Principals(people []providers.Person, listUsers func() ([]providers.User, error)) (map[string]providers.Person, error) {
+	out := map[string]providers.Person{}
+	var missing []providers.Person
+	for _, p := range people {
+		if p.UserID == "" {
+			missing = append(missing, p)
+			continue
+		}
+		out["User:"+p.UserID] = p
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	users, err := listUsers()
+	if err != nil {
+		return nil, err
+	}
+	ids := map[string]string{}
+	for _, u := range users {
+		ids[ASCIILower(strings.TrimSpace(u.Email))] = u.ID
+	}
+	for _, p := range missing {
+		if id := ids[ASCIILower(strings.TrimSpace(p.Email))]; id != "" {
+			p.UserID = id
+			out["User:"+id] = p
+		}
+	}
+	return out, nil
+}
