@@ -30,6 +30,23 @@ func (e *emulatorProc) accessStats() accessStats {
 	return st
 }
 
+// convergeUnderFaults applies (run(report, "apply", "--yes")) with 20% of
+// the requests faulted until a run exits 0, at most three runs.
+func convergeUnderFaults(t *testing.T, e *emulatorProc, what string, run func(report string, args ...string) result) {
+	t.Helper()
+	e.setFaults(0.2, "429", "500", "503", "reset")
+	defer e.setFaults(0)
+	for attempt := 1; ; attempt++ {
+		r := run(fmt.Sprintf("%s%d", what, attempt), "apply", "--yes")
+		if r.code == 0 {
+			return
+		}
+		if attempt == 3 {
+			t.Fatalf("%s under 20%% faults did not converge in 3 runs: %v", what, r)
+		}
+	}
+}
+
 // TestReliabilityAccess: onboarding a roster with roles grants exactly the
 // listed access (read back through dump), under 20% injected faults with no
 // duplicate binding; the next plan is empty; one changed cell is one grant
@@ -62,20 +79,7 @@ func TestReliabilityAccess(t *testing.T) {
 				return invitesync(t, runOpts{}, append(append(args, "--roster", roster, "--report", filepath.Join(dir, report)), common...)...)
 			}
 
-			converge := func(what string) {
-				t.Helper()
-				e.setFaults(0.2, "429", "500", "503", "reset")
-				defer e.setFaults(0)
-				for attempt := 1; ; attempt++ {
-					r := run(fmt.Sprintf("%s%d", what, attempt), "apply", "--yes")
-					if r.code == 0 {
-						return
-					}
-					if attempt == 3 {
-						t.Fatalf("%s under 20%% faults did not converge in 3 runs: %v", what, r)
-					}
-				}
-			}
+			converge := func(what string) { convergeUnderFaults(t, e, what, run) }
 			converge("invite")
 			if p == "azure" {
 				// Azure grants only to members: the invitees accept, and
@@ -247,20 +251,7 @@ func TestReliabilityAccessCSP(t *testing.T) {
 	run := func(report string, args ...string) result {
 		return invitesync(t, runOpts{}, append(append(args, "--roster", roster, "--report", filepath.Join(dir, report)), common...)...)
 	}
-	converge := func(what string) {
-		t.Helper()
-		e.setFaults(0.2, "429", "500", "503", "reset")
-		defer e.setFaults(0)
-		for attempt := 1; ; attempt++ {
-			r := run(fmt.Sprintf("%s%d", what, attempt), "apply", "--yes")
-			if r.code == 0 {
-				return
-			}
-			if attempt == 3 {
-				t.Fatalf("%s under 20%% faults did not converge in 3 runs: %v", what, r)
-			}
-		}
-	}
+	converge := func(what string) { convergeUnderFaults(t, e, what, run) }
 	converge("invite")
 	for i := range 6 {
 		e.accept(p, fmt.Sprintf("ops%02d@example.com", i))
