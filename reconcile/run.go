@@ -219,7 +219,7 @@ func Run(ctx context.Context, cfg RunConfig) *Outcome {
 		// Re-derive with the plan's own options and time: the same
 		// roster, options and upstream must give the same deeds.
 		in.now = saved.CreatedAt
-		fresh, _, err := in.plan(ctx, saved.Options)
+		fresh, _, err := in.plan(saved.Options)
 		if err != nil {
 			return fail(VerdictFailed, err)
 		}
@@ -229,7 +229,7 @@ func Run(ctx context.Context, cfg RunConfig) *Outcome {
 		}
 		in.now = cfg.Now()
 	}
-	plan, guardErr, err := in.plan(ctx, opts)
+	plan, guardErr, err := in.plan(opts)
 	if err != nil {
 		return fail(VerdictFailed, err)
 	}
@@ -322,7 +322,7 @@ type planInput struct {
 
 // plan computes the whole plan (invitations, access, offboarding) under
 // opts, and the first guard it breaks, if any.
-func (in *planInput) plan(ctx context.Context, opts PlanOptions) (*Plan, error, error) {
+func (in *planInput) plan(opts PlanOptions) (*Plan, error, error) {
 	p := in.cfg.Provider
 	caps := p.Capabilities()
 	plan, gerr := Compute(in.members, in.st.invitations, Options{
